@@ -1,0 +1,64 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test setup setup-dev seed lint typecheck migrations-check schema schema-check test-sqlite test-postgres bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+## Set up, migrate SQLite, load the seed data (idempotent) and serve on 127.0.0.1:$(PORT).
+run: setup seed
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+seed: setup
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py load_seed
+
+## Set up and run every check: lint, types, migrations, schema drift, the suite on SQLite and PostgreSQL.
+test: setup-dev lint typecheck migrations-check test-sqlite test-postgres
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup-dev
+	DEBUG=1 $(BIN)/mypy .
+
+migrations-check: setup-dev
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite: setup-dev
+	DATABASE_URL= REDIS_URL= $(BIN)/pytest -p no:cacheprovider -n 2
+
+test-postgres: setup-dev
+	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -p no:cacheprovider -n 2
+
+## Regenerate openapi.yaml from the code.
+schema: setup-dev
+	DEBUG=1 $(BIN)/python manage.py spectacular --file openapi.yaml --validate
+
+bench: setup-dev
+	$(BIN)/python -m bench
+
+bench-quick: setup-dev
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

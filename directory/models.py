@@ -1,0 +1,351 @@
+"""The directory's data: organisations, their services, and where and when those services help.
+
+Vocabulary follows Open Referral HSDS 3.0 where it fits (organization, service, location,
+schedule, service area). Invariants live in database constraints, not in ``save()``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from directory.validators import (
+    validate_country_code,
+    validate_language_code,
+    validate_subdivision_code,
+    validate_timezone,
+)
+
+
+class OrganizationKind(models.TextChoices):
+    NGO = "ngo", "NGO"
+    GOVERNMENT = "government", "Government"
+    POLICE = "police", "Police"
+    CHARITY = "charity", "Charity"
+    COMPANY = "company", "Company"
+
+
+class ServiceKind(models.TextChoices):
+    HELPLINE = "helpline", "Helpline"
+    POLICE = "police", "Police"
+    SUPPORT_AGENCY = "support_agency", "Support agency"
+    REPORTING = "reporting", "Reporting (tipline or takedown)"
+
+
+class ServiceStatus(models.TextChoices):
+    """HSDS 3.0 service status."""
+
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    DEFUNCT = "defunct", "Defunct"
+    TEMPORARILY_CLOSED = "temporarily closed", "Temporarily closed"
+
+
+class VerificationState(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    PENDING = "pending", "Pending (secondary sources only)"
+    VERIFIED = "verified", "Verified"
+    STALE = "stale", "Stale (review overdue)"
+
+
+class ChannelKind(models.TextChoices):
+    PHONE = "phone", "Phone"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    CHAT = "chat", "Web chat"
+    EMAIL = "email", "Email"
+    WEB_FORM = "web_form", "Web form"
+    WEBSITE = "website", "Website"
+
+
+class CoverageScope(models.TextChoices):
+    WORLDWIDE = "worldwide", "Worldwide"
+    COUNTRY = "country", "Country"
+    SUBDIVISION = "subdivision", "Subdivision"
+    RADIUS = "radius", "Radius around a point"
+
+
+class GeocodePrecision(models.TextChoices):
+    ADDRESS = "address", "Street address"
+    POSTCODE = "postcode", "Postcode centroid"
+    CITY = "city", "City centroid"
+    NONE = "none", "No point"
+
+
+LATITUDE_RANGE = Q(latitude__gte=-90) & Q(latitude__lte=90)
+LONGITUDE_RANGE = Q(longitude__gte=-180) & Q(longitude__lte=180)
+
+
+class Topic(models.Model):
+    """A taxonomy term, with display names, SMS keywords and safety advice per language."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    names = models.JSONField(default=dict, help_text='Display name per language: {"en": …, "fr": …, "es": …}')
+    keywords = models.JSONField(default=dict, help_text='SMS keywords per language: {"en": ["SEXTORTION"], …}')
+    advice = models.JSONField(default=dict, blank=True, help_text="One-line safety advice per language")
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def name_in(self, language: str) -> str:
+        return str(self.names.get(language) or self.names.get("en") or self.slug)
+
+
+class Language(models.Model):
+    """A language a service is offered in (ISO 639-1 where it exists, else ISO 639-3)."""
+
+    code = models.CharField(max_length=3, unique=True, validators=[validate_language_code])
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    email = models.EmailField(blank=True)
+    kind = models.CharField(max_length=20, choices=OrganizationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["name"], name="organization_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A listing: one helpline, police unit, support agency or reporting channel."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="services")
+    kind = models.CharField(max_length=20, choices=ServiceKind.choices, db_index=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per language: {"fr": {"name": "Jeunesse, J\'écoute", "description": "…"}}',
+    )
+    topics = models.ManyToManyField(Topic, related_name="services", blank=True)
+    languages = models.ManyToManyField(Language, related_name="services", blank=True)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_free = models.BooleanField(null=True, blank=True)
+    is_anonymous = models.BooleanField(null=True, blank=True)
+    is_confidential = models.BooleanField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.ACTIVE)
+    hours_note = models.CharField(max_length=255, blank=True, help_text="Opening hours as the source states them")
+
+    verification_state = models.CharField(
+        max_length=12, choices=VerificationState.choices, default=VerificationState.UNVERIFIED, db_index=True
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_note = models.TextField(blank=True)
+    evidence_sources = models.JSONField(default=list, blank=True, help_text="Every source URL the facts rest on")
+    source_seen = models.DateField(null=True, blank=True, help_text="When the sources were read")
+    review_interval_days = models.PositiveSmallIntegerField(default=180)
+    review_due = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True) | Q(max_age__isnull=True) | Q(min_age__lte=models.F("max_age")),
+                name="service_age_range_ordered",
+            ),
+            models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="service_review_interval_positive"),
+            models.CheckConstraint(
+                condition=~Q(verification_state=VerificationState.VERIFIED) | Q(verified_at__isnull=False),
+                name="service_verified_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def localized(self, field: str, language: str) -> str:
+        """Return ``name`` or ``description`` in ``language``, falling back to the base text."""
+        translated = self.translations.get(language, {}) if isinstance(self.translations, dict) else {}
+        value = translated.get(field) if isinstance(translated, dict) else None
+        return str(value) if value else str(getattr(self, field))
+
+
+class ContactChannel(models.Model):
+    """One way to reach a service. Phones are stored E.164, or as bare digits for short codes."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    value = models.CharField(max_length=500, help_text="E.164 number, short code digits, URL or email address")
+    display = models.CharField(max_length=255, blank=True, help_text="As written by the source, e.g. 1-800-THE-LOST")
+    extension = models.CharField(max_length=10, blank=True)
+    sms_keyword = models.CharField(max_length=40, blank=True, help_text="Word to text, e.g. CONNECT")
+    label = models.CharField(max_length=255, blank=True, help_text="What this line is for, e.g. non-emergency")
+    is_primary = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(kind=ChannelKind.PHONE, is_primary=True),
+                name="channel_one_primary_phone",
+            ),
+            models.CheckConstraint(condition=~Q(value=""), name="channel_value_not_empty"),
+            models.CheckConstraint(
+                condition=Q(sms_keyword="") | Q(kind__in=[ChannelKind.SMS, ChannelKind.WHATSAPP]),
+                name="channel_keyword_only_for_text",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.display or self.value}"
+
+
+class Schedule(models.Model):
+    """Weekly opening hours in an IANA time zone, for a service or one of its channels."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="schedules")
+    channel = models.OneToOneField(
+        ContactChannel, null=True, blank=True, on_delete=models.CASCADE, related_name="schedule"
+    )
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    always_open = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"], condition=Q(channel__isnull=True), name="schedule_one_per_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {'24/7' if self.always_open else self.timezone}"
+
+
+class OpeningInterval(models.Model):
+    """Open from ``opens`` to ``closes`` on ``weekday`` (0 = Monday); ``closes <= opens`` runs past midnight."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="intervals")
+    weekday = models.PositiveSmallIntegerField()
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="interval_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Coverage(models.Model):
+    """Where a service serves people (HSDS service area)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="coverage")
+    scope = models.CharField(max_length=12, choices=CoverageScope.choices)
+    country = models.CharField(max_length=2, blank=True, validators=[validate_country_code])
+    subdivision = models.CharField(max_length=10, blank=True, validators=[validate_subdivision_code])
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    radius_km = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["country", "scope"], name="coverage_country_scope"),
+            models.Index(fields=["subdivision"], name="coverage_subdivision"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(scope=CoverageScope.WORLDWIDE, country="", subdivision="")
+                    | (Q(scope=CoverageScope.COUNTRY, subdivision="") & ~Q(country=""))
+                    | (Q(scope=CoverageScope.SUBDIVISION) & ~Q(country="") & ~Q(subdivision=""))
+                    | Q(
+                        scope=CoverageScope.RADIUS,
+                        latitude__isnull=False,
+                        longitude__isnull=False,
+                        radius_km__gt=0,
+                    )
+                ),
+                name="coverage_scope_fields",
+            ),
+            models.CheckConstraint(condition=Q(latitude__isnull=True) | LATITUDE_RANGE, name="coverage_latitude_range"),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | LONGITUDE_RANGE, name="coverage_longitude_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.subdivision or self.country}".strip()
+
+
+class Location(models.Model):
+    """A physical place of a service: an office, a station, a centre."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=255, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, validators=[validate_country_code])
+    subdivision = models.CharField(max_length=10, blank=True, validators=[validate_subdivision_code])
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    precision = models.CharField(max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE)
+
+    class Meta:
+        indexes = [models.Index(fields=["latitude", "longitude"], name="location_lat_lon")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | (Q(latitude__isnull=False, longitude__isnull=False) & LATITUDE_RANGE & LONGITUDE_RANGE),
+                name="location_point_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.address, self.city, self.postcode, self.country) if part)
+
+
+class PostcodeArea(models.Model):
+    """An offline postcode centroid: a full code or the prefix the country's table is keyed on."""
+
+    country = models.CharField(max_length=2)
+    code = models.CharField(max_length=10)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    place = models.CharField(max_length=255, blank=True)
+    admin_name = models.CharField(max_length=100, blank=True, help_text="Region name as the source gives it")
+    subdivision = models.CharField(max_length=10, blank=True, help_text="ISO 3166-2 code")
+
+    class Meta:
+        ordering = ["country", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "code"], name="postcode_country_code_unique"),
+            models.CheckConstraint(condition=LATITUDE_RANGE & LONGITUDE_RANGE, name="postcode_point_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.code}"
