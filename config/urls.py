@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.health import healthz
+
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
+    path("sms/", include("sms.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("directory.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
