@@ -275,6 +275,7 @@ class Coverage(models.Model):
         indexes = [
             models.Index(fields=["country", "scope"], name="coverage_country_scope"),
             models.Index(fields=["subdivision"], name="coverage_subdivision"),
+            models.Index(fields=["scope", "latitude", "longitude"], name="coverage_scope_point"),
         ]
         constraints = [
             models.CheckConstraint(
