@@ -138,6 +138,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceKindEnum": "directory.models.ServiceKind",
+        "OrganizationKindEnum": "directory.models.OrganizationKind",
+        "ChannelKindEnum": "directory.models.ChannelKind",
+        "VerificationStateEnum": ["unverified", "pending", "verified", "stale"],
+    },
 }
 
 # Behind a TLS-terminating proxy the public scheme comes from this header.
@@ -159,6 +165,7 @@ SMS_PUBLIC_BASE_URL = env_str("SMS_PUBLIC_BASE_URL")
 SMS_STATE_TTL_HOURS = env_int("SMS_STATE_TTL_HOURS", 4, minimum=1)
 SMS_RATE_LIMIT = env_int("SMS_RATE_LIMIT", 10, minimum=1)
 SMS_RATE_WINDOW_SECONDS = env_int("SMS_RATE_WINDOW_SECONDS", 600, minimum=1)
+SMS_DELIVERY_STATUS_DAYS = env_int("SMS_DELIVERY_STATUS_DAYS", 30, minimum=1)
 
 # Online geocoding is off by default; postcodes resolve from the offline table.
 GEOCODER_ONLINE = env_bool("GEOCODER_ONLINE", default=False)

@@ -1,5 +1,18 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from directory import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("services", views.ServiceViewSet, basename="service")
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("topics", views.TopicViewSet, basename="topic")
+router.register("languages", views.LanguageViewSet, basename="language")
+
+urlpatterns = [
+    path("about/", views.AboutView.as_view(), name="about"),
+    path("regions/", views.RegionListView.as_view(), name="region-list"),
+    path("nearest/", views.NearestView.as_view(), name="nearest"),
+    path("postcodes/<str:country>/<str:code>/", views.PostcodeView.as_view(), name="postcode-detail"),
+    *router.urls,
+]

@@ -1,0 +1,217 @@
+"""Query filters for the list endpoints. Every malformed value is a 400 naming its parameter."""
+
+import math
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from directory import geocoding
+from directory.models import (
+    ChannelKind,
+    ContactChannel,
+    Coverage,
+    CoverageScope,
+    Language,
+    Location,
+    Organization,
+    OrganizationKind,
+    Service,
+    ServiceKind,
+    Topic,
+    VerificationState,
+)
+from directory.search import within_radius
+from directory.validators import is_country_code, is_subdivision_code
+
+DEFAULT_RADIUS_KM = 25.0
+MAX_RADIUS_KM = 500.0
+
+VERIFIED_CHOICES = (("true", "verified only"), ("false", "not verified only"), ("any", "all"))
+
+
+class CountryField(forms.CharField):
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if value and not is_country_code(value):
+            raise forms.ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. CA, GB).")
+        return str(value).upper()
+
+
+class SubdivisionField(forms.CharField):
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if value and not is_subdivision_code(value):
+            raise forms.ValidationError(f"{value!r} is not an ISO 3166-2 subdivision code (e.g. CA-SK, GB-SCT).")
+        return str(value).upper()
+
+
+class AgeFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class PointField(forms.CharField):
+    def clean(self, value: Any) -> tuple[float, float] | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            lat_text, lon_text = str(value).split(",")
+            lat, lon = float(lat_text), float(lon_text)
+        except ValueError as exc:
+            raise forms.ValidationError("Must be 'latitude,longitude', e.g. 50.45,-104.61.") from exc
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or math.isnan(lat) or math.isnan(lon):
+            raise forms.ValidationError("Latitude must be within -90..90 and longitude within -180..180.")
+        return lat, lon
+
+
+class PointFilter(django_filters.CharFilter):
+    field_class = PointField
+
+
+class CountryFilter(django_filters.CharFilter):
+    field_class = CountryField
+
+
+class SubdivisionFilter(django_filters.CharFilter):
+    field_class = SubdivisionField
+
+
+class ServiceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the name or description")
+    kind = django_filters.MultipleChoiceFilter(choices=ServiceKind.choices, help_text="Repeat for several kinds")
+    topic = django_filters.ModelChoiceFilter(
+        queryset=Topic.objects.all(), to_field_name="slug", field_name="topics", help_text="Topic slug"
+    )
+    language = django_filters.ModelChoiceFilter(
+        queryset=Language.objects.all(),
+        to_field_name="code",
+        field_name="languages",
+        help_text="ISO 639 code of a language the service is offered in",
+    )
+    country = CountryFilter(method="filter_country", help_text="Serves this country (ISO 3166-1 alpha-2)")
+    region = SubdivisionFilter(method="filter_region", help_text="Serves this subdivision (ISO 3166-2)")
+    channel = django_filters.ChoiceFilter(
+        choices=ChannelKind.choices, method="filter_channel", help_text="Has a contact channel of this kind"
+    )
+    age = AgeFilter(method="filter_age", min_value=0, max_value=120, help_text="Serves people of this age")
+    verified = django_filters.ChoiceFilter(
+        choices=VERIFIED_CHOICES,
+        method="filter_verified",
+        empty_label=None,
+        help_text="true (default): verified and not overdue for review; false: everything else; any: both",
+    )
+    modified_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", help_text="Changed after this ISO 8601 date-time"
+    )
+    near = PointFilter(method="keep", help_text="latitude,longitude: only services located within radius_km")
+    postcode = django_filters.CharFilter(
+        method="keep", max_length=16, help_text="Like near, from a postcode (country inferred or from country=)"
+    )
+    radius_km = django_filters.NumberFilter(
+        method="keep", min_value=0.1, max_value=MAX_RADIUS_KM, help_text="With near/postcode; default 25"
+    )
+
+    class Meta:
+        model = Service
+        fields = ["q", "kind", "topic", "language", "country", "region", "channel", "age", "verified"]
+
+    def keep(self, queryset: QuerySet[Service], name: str, value: Any) -> QuerySet[Service]:
+        """Leave the queryset alone: near/postcode/radius_km act together in filter_queryset."""
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Service]) -> QuerySet[Service]:
+        queryset = super().filter_queryset(queryset)
+        point = self._point()
+        if point is None:
+            if self.form.cleaned_data.get("radius_km") is not None:
+                raise ValidationError({"radius_km": ["Needs near=latitude,longitude or postcode=."]})
+            return queryset
+        radius = float(self.form.cleaned_data.get("radius_km") or DEFAULT_RADIUS_KM)
+        nearby = within_radius(Location.objects.all(), point, radius)
+        closest = nearby.filter(service_id=OuterRef("pk")).order_by("d2").values("d2")[:1]
+        queryset = queryset.filter(id__in=nearby.values("service_id"))
+        return queryset.annotate(distance_squared=Subquery(closest)).order_by("distance_squared", "id")
+
+    def _point(self) -> tuple[float, float] | None:
+        data = self.form.cleaned_data
+        near, postcode = data.get("near"), (data.get("postcode") or "").strip()
+        if near and postcode:
+            raise ValidationError({"postcode": ["Give near or postcode, not both."]})
+        if near:
+            return near
+        if not postcode:
+            return None
+        country = data.get("country") or None
+        if country is None and len(geocoding.countries_for_postcode(postcode)) > 1:
+            raise ValidationError({"country": [f"{postcode!r} fits several countries' formats: give country."]})
+        place = geocoding.resolve_postcode(postcode, country)
+        if place is None:
+            raise ValidationError({"postcode": [f"{postcode!r} is not a postcode in our tables."]})
+        return place.latitude, place.longitude
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if data is not None:
+            data = data.copy()
+            data.setdefault("verified", "true")
+        super().__init__(data, *args, **kwargs)
+
+    def filter_text(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        for word in value.split()[:8]:
+            queryset = queryset.filter(Q(name__icontains=word) | Q(description__icontains=word))
+        return queryset
+
+    def filter_country(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        if not value:
+            return queryset
+        serves = Coverage.objects.filter(service_id=OuterRef("pk")).filter(
+            Q(scope=CoverageScope.WORLDWIDE) | Q(country=value)
+        )
+        located = Location.objects.filter(service_id=OuterRef("pk"), country=value)
+        return queryset.filter(Exists(serves) | Exists(located))
+
+    def filter_region(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        if not value:
+            return queryset
+        country = value.split("-")[0]
+        serves = Coverage.objects.filter(service_id=OuterRef("pk")).filter(
+            Q(scope=CoverageScope.WORLDWIDE)
+            | Q(scope=CoverageScope.COUNTRY, country=country)
+            | Q(scope=CoverageScope.SUBDIVISION, subdivision=value)
+        )
+        located = Location.objects.filter(service_id=OuterRef("pk"), subdivision=value)
+        return queryset.filter(Exists(serves) | Exists(located))
+
+    def filter_channel(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        if not value:
+            return queryset
+        return queryset.filter(Exists(ContactChannel.objects.filter(service_id=OuterRef("pk"), kind=value)))
+
+    def filter_age(self, queryset: QuerySet[Service], name: str, age: int | None) -> QuerySet[Service]:
+        if age is None:
+            return queryset
+        return queryset.filter(Q(min_age__isnull=True) | Q(min_age__lte=age)).filter(
+            Q(max_age__isnull=True) | Q(max_age__gte=age)
+        )
+
+    def filter_verified(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        current = Q(verification_state=VerificationState.VERIFIED) & (
+            Q(review_due__isnull=True) | Q(review_due__gte=timezone.now())
+        )
+        if value == "true":
+            return queryset.filter(current)
+        if value == "false":
+            return queryset.exclude(current)
+        return queryset
+
+
+class OrganizationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices)
+
+    class Meta:
+        model = Organization
+        fields = ["q", "kind"]

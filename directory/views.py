@@ -1,0 +1,174 @@
+"""Read API views: parse the request, call the domain, serialize the answer."""
+
+from dataclasses import replace
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from directory import geocoding
+from directory.about import DATA_SOURCES
+from directory.filters import OrganizationFilter, ServiceFilter
+from directory.language import request_language
+from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
+from directory.regions import region_name
+from directory.search import find_help
+from directory.serializers import (
+    AboutSerializer,
+    LanguageSerializer,
+    NearestQuerySerializer,
+    NearestResponseSerializer,
+    OrganizationSerializer,
+    PlaceSerializer,
+    RegionSerializer,
+    ServiceDetailSerializer,
+    ServiceSummarySerializer,
+    TopicSerializer,
+)
+
+LANG_PARAMETER = OpenApiParameter(
+    "lang", OpenApiTypes.STR, enum=["en", "fr", "es"], description="Answer language (else Accept-Language, else en)"
+)
+
+
+class LanguageContextMixin(generics.GenericAPIView[Any]):
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {
+            **super().get_serializer_context(),
+            "language": request_language(self.request),
+            "now": timezone.now(),
+        }
+
+
+@extend_schema(parameters=[LANG_PARAMETER])
+class ServiceViewSet(LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Service]):
+    """Listings. Lists show verified listings unless ``verified=any`` or ``verified=false`` is given."""
+
+    filterset_class = ServiceFilter
+
+    def get_queryset(self) -> QuerySet[Service]:
+        queryset = Service.objects.filter(archived_at__isnull=True).select_related("organization")
+        queryset = queryset.prefetch_related("topics", "languages", "channels", "coverage")
+        if self.action == "retrieve":
+            return queryset.prefetch_related("schedules__intervals", "locations")
+        return queryset.filter(status=ServiceStatus.ACTIVE).order_by("name", "id")
+
+    def get_serializer_class(self) -> type[ServiceSummarySerializer]:
+        return ServiceDetailSerializer if self.action == "retrieve" else ServiceSummarySerializer
+
+
+@extend_schema(parameters=[LANG_PARAMETER])
+class OrganizationViewSet(viewsets.ReadOnlyModelViewSet[Organization]):
+    queryset = Organization.objects.filter(archived_at__isnull=True).order_by("name", "id")
+    serializer_class = OrganizationSerializer
+    filterset_class = OrganizationFilter
+
+
+@extend_schema(parameters=[LANG_PARAMETER])
+class TopicViewSet(LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Topic]):
+    queryset = Topic.objects.order_by("position", "slug")
+    serializer_class = TopicSerializer
+    lookup_field = "slug"
+    filterset_class = None
+
+
+class LanguageViewSet(viewsets.ReadOnlyModelViewSet[Language]):
+    """Languages that at least one listing is offered in."""
+
+    queryset = Language.objects.filter(services__isnull=False).distinct().order_by("code")
+    serializer_class = LanguageSerializer
+    lookup_field = "code"
+    filterset_class = None
+
+
+class RegionListView(generics.GenericAPIView[Any]):
+    """Countries and subdivisions that listings serve or are located in, with how many listings each."""
+
+    serializer_class = RegionSerializer
+    queryset = Coverage.objects.none()
+    filterset_class = None
+
+    @extend_schema(responses=RegionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        live = {"service__archived_at__isnull": True, "service__status": ServiceStatus.ACTIVE}
+        counts: dict[str, set[int]] = {}
+        for model in (Coverage, Location):
+            rows = model.objects.filter(**live).values_list("country", "subdivision", "service_id")
+            for country, subdivision, service_id in rows.iterator():
+                for code in (country, subdivision):
+                    if code:
+                        counts.setdefault(code, set()).add(service_id)
+        regions = [
+            {
+                "code": code,
+                "name": region_name(code),
+                "type": "subdivision" if "-" in code else "country",
+                "country": code.split("-")[0],
+                "service_count": len(ids),
+            }
+            for code, ids in sorted(counts.items())
+        ]
+        page = self.paginate_queryset(regions)
+        return self.get_paginated_response(RegionSerializer(page, many=True).data)
+
+
+class AboutView(generics.GenericAPIView[Any]):
+    """What this service is, where its data comes from, and the attribution the data licences require."""
+
+    serializer_class = AboutSerializer
+    queryset = Coverage.objects.none()
+    filterset_class = None
+
+    def get(self, request: Request) -> Response:
+        body = {
+            "name": "Helpline directory",
+            "api_version": "v1",
+            "data_sources": DATA_SOURCES,
+        }
+        return Response(AboutSerializer(body).data)
+
+
+class PostcodeView(generics.GenericAPIView[Any]):
+    """The centroid, place and subdivision of a postcode, from the offline table."""
+
+    serializer_class = PlaceSerializer
+    queryset = Coverage.objects.none()
+    filterset_class = None
+
+    @extend_schema(responses={200: PlaceSerializer, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, country: str, code: str) -> Response:
+        country = country.upper()
+        if country not in geocoding.SUPPORTED_COUNTRIES:
+            raise NotFound(f"No postcode table for {country!r}. Supported: {', '.join(geocoding.SUPPORTED_COUNTRIES)}.")
+        if geocoding.normalize_postcode(country, code) is None:
+            raise NotFound(f"{code!r} is not a {region_name(country)} postcode.")
+        place = geocoding.resolve_postcode(code, country)
+        if place is None:
+            raise NotFound(f"Postcode {code!r} is not in the {region_name(country)} table.")
+        return Response(PlaceSerializer(place).data)
+
+
+class NearestView(generics.GenericAPIView[Any]):
+    """The nearest help for a postcode or a point: ranked, with a reason each and the emergency number."""
+
+    serializer_class = NearestResponseSerializer
+    queryset = Coverage.objects.none()
+    filterset_class = None
+
+    @extend_schema(parameters=[NearestQuerySerializer, LANG_PARAMETER], responses=NearestResponseSerializer)
+    def get(self, request: Request) -> Response:
+        params = NearestQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data["query"]
+        if not query.language:
+            query = replace(query, language=request_language(request))
+        answer = find_help(query)
+        body = {"query": params.validated_data["resolved"], "emergency_number": answer.emergency_number}
+        body["results"] = answer.results
+        return Response(NearestResponseSerializer(body, context={"request": request}).data)

@@ -1,0 +1,110 @@
+"""Readable builders for listings in tests. Names and numbers are fictional (NANP 555-01xx range)."""
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from directory.models import (
+    ChannelKind,
+    ContactChannel,
+    Coverage,
+    CoverageScope,
+    Language,
+    Location,
+    OpeningInterval,
+    Organization,
+    OrganizationKind,
+    Schedule,
+    Service,
+    ServiceKind,
+    Topic,
+    VerificationState,
+)
+
+VERIFIED_AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def topic(slug: str, **names: str) -> Topic:
+    found, _ = Topic.objects.get_or_create(slug=slug, defaults={"names": names or {"en": slug.replace("_", " ")}})
+    return found
+
+
+def language(code: str, name: str = "") -> Language:
+    found, _ = Language.objects.get_or_create(code=code, defaults={"name": name or code})
+    return found
+
+
+def organization(name: str = "Example Org", kind: str = OrganizationKind.NGO) -> Organization:
+    found, _ = Organization.objects.get_or_create(name=name, defaults={"kind": kind})
+    return found
+
+
+def service(
+    name: str,
+    *,
+    kind: str = ServiceKind.HELPLINE,
+    country: str = "",
+    subdivision: str = "",
+    worldwide: bool = False,
+    point: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+    topics: tuple[str, ...] = (),
+    languages: tuple[str, ...] = (),
+    phone: str = "",
+    sms: str = "",
+    sms_keyword: str = "",
+    always_open: bool = False,
+    hours: tuple[tuple[int, time, time], ...] = (),
+    timezone: str = "America/Toronto",
+    state: str = VerificationState.VERIFIED,
+    org: str = "Example Org",
+    **fields: Any,
+) -> Service:
+    """Build a service; coverage follows the arguments: worldwide, country, subdivision, point.
+
+    A point makes a located service, or with ``radius_km`` a radius coverage around that point.
+    """
+    verified = state in (VerificationState.VERIFIED, VerificationState.STALE)
+    created = Service.objects.create(
+        organization=organization(org),
+        kind=kind,
+        name=name,
+        verification_state=state,
+        verified_at=VERIFIED_AT if verified else None,
+        review_due=VERIFIED_AT + timedelta(days=180) if verified else None,
+        evidence_url="https://example.org/source",
+        **fields,
+    )
+    if worldwide:
+        Coverage.objects.create(service=created, scope=CoverageScope.WORLDWIDE)
+    if subdivision:
+        Coverage.objects.create(
+            service=created, scope=CoverageScope.SUBDIVISION, country=subdivision[:2], subdivision=subdivision
+        )
+    elif country and point is None:
+        Coverage.objects.create(service=created, scope=CoverageScope.COUNTRY, country=country)
+    if point is not None and radius_km is None:
+        Location.objects.create(
+            service=created,
+            country=country or subdivision[:2],
+            subdivision=subdivision,
+            latitude=point[0],
+            longitude=point[1],
+            precision="address",
+        )
+    if point is not None and radius_km is not None:
+        Coverage.objects.create(
+            service=created, scope=CoverageScope.RADIUS, latitude=point[0], longitude=point[1], radius_km=radius_km
+        )
+    created.topics.set([topic(slug) for slug in topics])
+    created.languages.set([language(code) for code in languages])
+    if phone:
+        ContactChannel.objects.create(service=created, kind=ChannelKind.PHONE, value=phone, is_primary=True)
+    if sms:
+        ContactChannel.objects.create(
+            service=created, kind=ChannelKind.SMS, value=sms, sms_keyword=sms_keyword, position=1
+        )
+    if always_open or hours:
+        schedule = Schedule.objects.create(service=created, timezone=timezone, always_open=always_open)
+        for weekday, opens, closes in hours:
+            OpeningInterval.objects.create(schedule=schedule, weekday=weekday, opens=opens, closes=closes)
+    return created

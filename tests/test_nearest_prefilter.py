@@ -1,0 +1,76 @@
+"""The index-backed prefilter must find exactly what an exhaustive scan finds."""
+
+import random
+
+import pytest
+from geopy.distance import geodesic
+
+from directory.models import Coverage, Location
+from directory.search import COVERAGE_RINGS_KM, LOCATED_RINGS_KM, nearest_points
+from tests import builders
+
+pytestmark = pytest.mark.django_db
+
+# Clusters like real cities (Regina, London, Sydney, Dublin), plus a scatter far from any city.
+CENTRES = [(50.45, -104.61), (51.51, -0.13), (-33.87, 151.21), (53.35, -6.26)]
+
+
+def build_dataset(seed: int, size: int) -> None:
+    rng = random.Random(seed)
+    for number in range(size):
+        lat, lon = rng.choice(CENTRES)
+        spread = rng.choice([0.05, 0.3, 1.5])
+        point = (lat + rng.gauss(0, spread), lon + rng.gauss(0, spread))
+        radius = rng.choice([None, None, 10.0, 60.0])
+        builders.service(f"Synthetic Example {seed}-{number:04}", country="CA", point=point, radius_km=radius)
+
+
+def exhaustive(point, rows, max_km: float, own_radius: bool, slack: float) -> list[tuple[float, int]]:
+    """Every row within ``max_km`` (and its own radius), both scaled by ``slack``, nearest first."""
+    found = []
+    for service_id, lat, lon, radius in rows:
+        distance = geodesic(point, (lat, lon)).km
+        if distance <= max_km * slack and (not own_radius or distance <= radius * slack):
+            found.append((distance, service_id))
+    return sorted(found)
+
+
+def assert_agrees(got, rows, point, wanted: int, max_km: float, own_radius: bool) -> None:
+    # The SQL prefilter uses an equirectangular distance, within 1% of the geodesic one here: rows that
+    # close to a boundary may go either way; everything else must match the exhaustive scan exactly.
+    surely = exhaustive(point, rows, max_km, own_radius, 0.99)
+    maybe = exhaustive(point, rows, max_km, own_radius, 1.01)
+    assert min(wanted, len(surely)) <= len(got) <= min(wanted, len(maybe))
+    distances = {service_id: distance for distance, service_id in maybe}
+    got_ids = {service_id for service_id, _lat, _lon in got}
+    assert got_ids <= set(distances)
+    if got:
+        farthest = max(distances[service_id] for service_id in got_ids)
+        assert {service_id for distance, service_id in surely if distance < farthest * 0.99 - 0.05} <= got_ids
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_located_prefilter_agrees_with_an_exhaustive_scan(seed):
+    build_dataset(seed, 240)
+    rows = [(s, lat, lon, 0.0) for s, lat, lon in Location.objects.values_list("service_id", "latitude", "longitude")]
+    rng = random.Random(seed * 100)
+    for _ in range(25):
+        lat, lon = rng.choice(CENTRES)
+        point = (lat + rng.uniform(-1.5, 1.5), lon + rng.uniform(-1.5, 1.5))
+        wanted = rng.choice([1, 5, 30])
+        got = nearest_points(Location.objects.all(), point, LOCATED_RINGS_KM, wanted, None)
+        assert_agrees(got, rows, point, wanted, LOCATED_RINGS_KM[-1], own_radius=False)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_radius_coverage_prefilter_agrees_with_an_exhaustive_scan(seed):
+    build_dataset(seed, 240)
+    radius_rows = Coverage.objects.filter(scope="radius")
+    rows = list(radius_rows.values_list("service_id", "latitude", "longitude", "radius_km"))
+    rng = random.Random(seed * 100)
+    for _ in range(25):
+        lat, lon = rng.choice(CENTRES)
+        point = (lat + rng.uniform(-1, 1), lon + rng.uniform(-1, 1))
+        wanted = rng.choice([1, 5, 30])
+        got = nearest_points(radius_rows, point, COVERAGE_RINGS_KM, wanted, "radius_km")
+        assert_agrees(got, rows, point, wanted, COVERAGE_RINGS_KM[-1], own_radius=True)
