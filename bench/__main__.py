@@ -1,0 +1,266 @@
+"""Run the benchmark: ``python -m bench`` (``--quick`` for a short run). See bench/README.md."""
+
+import argparse
+import math
+import os
+import platform
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.datasets import BASE_DIR, Size, may_truncate, parse_size, postgres_name, prepare_postgres, prepare_sqlite
+from bench.generator import Atlas, build_atlas, read_centroids
+from bench.report import Cell, check_targets, markdown_checks, markdown_table, summarize, write_results
+from bench.server import WORKERS, Server, max_worker_rss_mb, running
+from bench.workloads import (
+    HELLO,
+    WORKLOADS,
+    Workload,
+    nearest_lines,
+    services_lines,
+    sms_keywords,
+    sms_lines,
+    write_lines,
+)
+from bench.wrk import WrkResult, ensure_wrk, run_wrk
+
+POSTCODES_DIR = BASE_DIR / "fixtures" / "postcodes"
+TOPICS_FILE = BASE_DIR / "fixtures" / "topics.json"
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+
+DEFAULT_SIZES = "10k,100k,1m"
+QUICK_SIZES = "10k,100k"
+DEFAULT_SECONDS = 10
+QUICK_SECONDS = 5
+WARMUP_SECONDS = 2
+DEFAULT_RUNS = 3
+DEFAULT_CONNECTIONS = 8
+SEED = 1
+GET_REQUESTS_PER_FILE = 20_000
+# An SMS request file holds this many times what the bare WSGI app managed, so no MessageSid repeats.
+SMS_HEADROOM = 1.5
+SMS_REQUESTS_MIN = 5_000
+SMS_REQUESTS_MAX = 2_000_000
+
+AUTH_TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a throwaway token for the local server
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "REDIS_URL")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, {QUICK_SECONDS} s per run")
+    parser.add_argument("--sizes", help=f"comma-separated, e.g. 10k,100k,1m or 200 (default {DEFAULT_SIZES})")
+    parser.add_argument("--duration", type=int, help=f"seconds per run (default {DEFAULT_SECONDS})")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="measured runs per cell; the median is shown")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS, help="open connections held by wrk")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {', '.join(WORKLOADS)} (hello is always measured: ratios need it)",
+    )
+    parser.add_argument(
+        "--truncate-database",
+        action="store_true",
+        help="allow emptying a DATABASE_URL database whose name contains neither 'bench' nor 'test'",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [
+            parse_size(text) for text in (args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)).split(",")
+        ]
+    except ValueError as error:
+        parser.error(str(error))
+    args.duration = args.duration or (QUICK_SECONDS if args.quick else DEFAULT_SECONDS)
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    unknown = [name for name in names if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(unknown)}")
+    args.workloads = [HELLO, *(WORKLOADS[name] for name in WORKLOADS if name in names and name != HELLO.name)]
+    for option in ("duration", "runs", "connections"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option} must be at least 1")
+    return args
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    """Production settings with throwaway secrets, throttles out of the way, nothing else from the shell."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONPATH=str(BASE_DIR),
+        DEBUG="0",
+        SECRET_KEY="bench-only-" + secrets.token_hex(24),
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        SMS_HASH_KEY="bench-only-" + secrets.token_hex(16),
+        SECURE_SSL_REDIRECT="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        API_ANON_RATE="1000000000/minute",
+        SMS_RATE_LIMIT="1000000000",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def request_file(
+    workload: Workload,
+    directory: Path,
+    rng: random.Random,
+    atlas: Atlas,
+    *,
+    port: int,
+    sms_count: int,
+    keywords: Sequence[str],
+) -> Path:
+    path = directory / f"{workload.name}-{secrets.token_hex(4)}.txt"
+    if workload.name == "hello":
+        return write_lines(path, ["GET\t/\t\t"])
+    if workload.name == "healthz":
+        return write_lines(path, ["GET\t/healthz/\t\t"])
+    if workload.name == "nearest":
+        return write_lines(path, nearest_lines(rng, atlas, GET_REQUESTS_PER_FILE))
+    if workload.name == "services":
+        return write_lines(path, services_lines(rng, atlas, GET_REQUESTS_PER_FILE))
+    lines = sms_lines(
+        rng, atlas, sms_count, port=port, auth_token=AUTH_TOKEN, keywords=keywords, sid_prefix=secrets.randbits(32)
+    )
+    return write_lines(path, lines)
+
+
+def bench_size(
+    size: Size, env: Mapping[str, str], args: argparse.Namespace, atlas: Atlas, wrk: str, logs: Path
+) -> list[Cell]:
+    """Serve the size's database and the bare WSGI app side by side; run every workload, warm-up first."""
+    keywords = sms_keywords(TOPICS_FILE)
+    rng = random.Random(f"{SEED}-{size.label}")
+    results: dict[str, list[WrkResult]] = {workload.name: [] for workload in args.workloads}
+    rss: dict[str, float] = {}
+    best_reference = 0.0
+    with ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-requests-")))
+        servers: dict[str, Server] = {
+            "hello": stack.enter_context(
+                running(
+                    "bench.hello_wsgi:application",
+                    env=env,
+                    cwd=BASE_DIR,
+                    log=logs / f"{size.label}-hello.log",
+                    ready_path="/",
+                )
+            ),
+            "project": stack.enter_context(
+                running(
+                    "config.wsgi:application",
+                    env=env,
+                    cwd=BASE_DIR,
+                    log=logs / f"{size.label}-project.log",
+                    ready_path="/healthz/",
+                )
+            ),
+        }
+        get_files: dict[str, Path] = {}
+        for run in range(args.runs + 1):
+            seconds = min(WARMUP_SECONDS, args.duration) if run == 0 else args.duration
+            for workload in args.workloads:
+                server = servers[workload.app]
+                if workload.name == "sms":
+                    count = min(
+                        SMS_REQUESTS_MAX, max(SMS_REQUESTS_MIN, math.ceil(best_reference * seconds * SMS_HEADROOM))
+                    )
+                    pool = request_file(
+                        workload, scratch, rng, atlas, port=server.port, sms_count=count, keywords=keywords
+                    )
+                else:
+                    if workload.name not in get_files:
+                        get_files[workload.name] = request_file(
+                            workload, scratch, rng, atlas, port=server.port, sms_count=0, keywords=keywords
+                        )
+                    pool = get_files[workload.name]
+                result = run_wrk(wrk, server.port, pool, seconds=seconds, connections=args.connections)
+                if workload.name == "sms":
+                    pool.unlink()
+                if workload is HELLO:
+                    best_reference = max(best_reference, result.requests_per_second)
+                label = "warm-up" if run == 0 else f"run {run}/{args.runs}"
+                print(
+                    f"  {size.label} {label} {workload.name:<9} {result.requests_per_second:>8,.0f} req/s  "
+                    f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}",
+                    flush=True,
+                )
+                if run > 0:
+                    results[workload.name].append(result)
+                    rss[workload.name] = max(rss.get(workload.name, 0.0), max_worker_rss_mb(server))
+    return summarize(size.label, size.services, results, rss)
+
+
+def git_commit() -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    database_url = os.environ.get("DATABASE_URL", "").strip()
+    if database_url and not (may_truncate(database_url) or args.truncate_database):
+        print(
+            f"DATABASE_URL names {postgres_name(database_url)!r}: the benchmark empties the project's tables there. "
+            "Use a database whose name contains 'bench' or 'test', or pass --truncate-database.",
+            file=sys.stderr,
+        )
+        return 2
+    if not sorted(POSTCODES_DIR.glob("*.csv")):
+        print(f"No postcode tables in {POSTCODES_DIR}: the generator clusters listings around them.", file=sys.stderr)
+        return 2
+    wrk = ensure_wrk()
+    atlas = build_atlas(read_centroids(POSTCODES_DIR))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    logs = RESULTS_DIR / "logs" / stamp
+    env = server_env(database_url)
+    context = {
+        "date": stamp,
+        "commit": git_commit(),
+        "database": f"PostgreSQL ({postgres_name(database_url)})" if database_url else "SQLite (bench/data/)",
+        "cache": "Redis" if env.get("REDIS_URL") else "local memory",
+        "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}",
+        "server": f"gunicorn, {WORKERS} sync workers, DEBUG=0",
+        "load": f"wrk, {args.connections} connections, {args.runs} x {args.duration} s per cell after a warm-up",
+        "RSS": "the larger of the workers' VmRSS, highest seen after any run of the workload",
+    }
+    sections: list[tuple[str, list[Cell]]] = []
+    for size in args.sizes:
+        print(f"== {size.label}: {size.services:,} services", flush=True)
+        if database_url:
+            size_env = prepare_postgres(size, SEED, env, report=print)
+        else:
+            size_env = prepare_sqlite(size, SEED, env, report=print)
+        cells = bench_size(size, size_env, args, atlas, wrk, logs)
+        title = f"{size.label} ({size.services:,} services)"
+        sections.append((title, cells))
+        print(f"\n### {title}\n\n{markdown_table(cells)}\n", flush=True)
+    checks = check_targets([cell for _, cells in sections for cell in cells])
+    if checks:
+        print(f"Targets:\n{markdown_checks(checks)}\n")
+    markdown, as_json = write_results(RESULTS_DIR, stamp, context, sections)
+    print(f"Written {markdown.relative_to(BASE_DIR)} and {as_json.relative_to(BASE_DIR)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

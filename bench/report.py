@@ -1,0 +1,163 @@
+"""Turn wrk runs into table cells, check the quality bars, and write Markdown and JSON."""
+
+import json
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.wrk import WrkResult
+
+TARGET_WORKLOADS = ("nearest", "sms")
+MIN_RATIO_TO_WSGI = 0.25
+MAX_P99_MS = 30.0
+MAX_P50_GROWTH = 1.5
+MAX_RSS_MB = 300.0
+TARGET_SIZE = 1_000_000
+BASELINE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Cell:
+    size: str
+    services: int
+    workload: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    rss_mb: float
+    vs_wsgi: float | None
+    vs_django: float | None
+    runs: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    passed: bool
+    measured: str
+
+
+def summarize(
+    size: str, services: int, runs: Mapping[str, Sequence[WrkResult]], rss: Mapping[str, float]
+) -> list[Cell]:
+    """Make one cell per workload: medians of throughput and latency, summed errors, peak worker RSS."""
+    medians = {name: statistics.median(r.requests_per_second for r in results) for name, results in runs.items()}
+    cells = []
+    for name, results in runs.items():
+        statuses: dict[str, int] = {}
+        for result in results:
+            for status, count in result.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        wraps = sum(result.wraps for result in results)
+        notes = (f"request file reused {wraps} times",) if name == "sms" and wraps else ()
+        cells.append(
+            Cell(
+                size=size,
+                services=services,
+                workload=name,
+                requests_per_second=round(medians[name], 1),
+                p50_ms=round(statistics.median(r.p50_ms for r in results), 2),
+                p99_ms=round(statistics.median(r.p99_ms for r in results), 2),
+                errors=sum(result.errors for result in results),
+                rss_mb=round(rss.get(name, 0.0), 1),
+                vs_wsgi=_ratio(medians[name], medians.get("hello")),
+                vs_django=_ratio(medians[name], medians.get("healthz")),
+                runs=len(results),
+                statuses=statuses,
+                notes=notes,
+            )
+        )
+    return cells
+
+
+def _ratio(value: float, reference: float | None) -> float | None:
+    return round(value / reference, 3) if reference else None
+
+
+def check_targets(cells: Sequence[Cell]) -> list[Check]:
+    """Check the design's bars for nearest and SMS at 1M listings; nothing to check without a 1M run."""
+    checks = []
+    by_key = {(cell.services, cell.workload): cell for cell in cells}
+    for workload in TARGET_WORKLOADS:
+        cell = by_key.get((TARGET_SIZE, workload))
+        if cell is None:
+            continue
+        checks.append(
+            Check(
+                f"{workload} at 1M: ≥ {MIN_RATIO_TO_WSGI}x bare WSGI",
+                (cell.vs_wsgi or 0) >= MIN_RATIO_TO_WSGI,
+                f"{_format_ratio(cell.vs_wsgi)}",
+            )
+        )
+        checks.append(
+            Check(f"{workload} at 1M: p99 ≤ {MAX_P99_MS:g} ms", cell.p99_ms <= MAX_P99_MS, f"{cell.p99_ms} ms")
+        )
+        baseline = by_key.get((BASELINE_SIZE, workload))
+        if baseline is not None:
+            growth = cell.p50_ms / baseline.p50_ms if baseline.p50_ms else float("inf")
+            checks.append(
+                Check(
+                    f"{workload}: p50 at 1M ≤ {MAX_P50_GROWTH}x p50 at 10k",
+                    growth <= MAX_P50_GROWTH,
+                    f"{growth:.2f}x ({baseline.p50_ms} → {cell.p50_ms} ms)",
+                )
+            )
+        checks.append(
+            Check(f"{workload} at 1M: worker RSS ≤ {MAX_RSS_MB:g} MB", cell.rss_mb <= MAX_RSS_MB, f"{cell.rss_mb} MB")
+        )
+        checks.append(Check(f"{workload} at 1M: 0 errors", cell.errors == 0, str(cell.errors)))
+    return checks
+
+
+def _format_ratio(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}x"
+
+
+def _format_errors(cell: Cell) -> str:
+    if not cell.statuses:
+        return str(cell.errors)
+    detail = ", ".join(f"HTTP {status}: {count}" for status, count in sorted(cell.statuses.items()))
+    return f"{cell.errors} ({detail})"
+
+
+def markdown_table(cells: Sequence[Cell]) -> str:
+    header = (
+        "| workload | req/s | p50 ms | p99 ms | errors | max worker RSS MB | vs bare WSGI | vs Django /healthz/ |\n"
+        "|---|---:|---:|---:|---|---:|---:|---:|"
+    )
+    rows = [
+        f"| {cell.workload} | {cell.requests_per_second:,.0f} | {cell.p50_ms:.2f} | {cell.p99_ms:.2f} | "
+        f"{_format_errors(cell)} | {cell.rss_mb:.0f} | {_format_ratio(cell.vs_wsgi)} | "
+        f"{_format_ratio(cell.vs_django)} |"
+        for cell in cells
+    ]
+    notes = [f"- {cell.workload}: {note}" for cell in cells for note in cell.notes]
+    return "\n".join([header, *rows, *(["", *notes] if notes else [])])
+
+
+def markdown_checks(checks: Sequence[Check]) -> str:
+    return "\n".join(f"- [{'x' if check.passed else ' '}] {check.target}: {check.measured}" for check in checks)
+
+
+def write_results(
+    directory: Path, stamp: str, context: Mapping[str, object], sections: Sequence[tuple[str, Sequence[Cell]]]
+) -> tuple[Path, Path]:
+    """Write ``<stamp>.md`` and ``<stamp>.json`` with every table and the target checks."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cells = [cell for _, section in sections for cell in section]
+    checks = check_targets(cells)
+    lines = [f"# Benchmark {stamp}", "", *(f"- {key}: {value}" for key, value in context.items())]
+    for title, section in sections:
+        lines += ["", f"## {title}", "", markdown_table(section)]
+    if checks:
+        lines += ["", "## Targets", "", markdown_checks(checks)]
+    markdown = directory / f"{stamp}.md"
+    markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = {"context": dict(context), "cells": [asdict(cell) for cell in cells], "targets": [asdict(c) for c in checks]}
+    as_json = directory / f"{stamp}.json"
+    as_json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return markdown, as_json
