@@ -1,0 +1,57 @@
+"""Load the topic taxonomy and the seed listings from fixtures/ (idempotent).
+
+Every row of ``fixtures/helplines/known-services.csv`` and ``local-services.csv`` becomes a listing
+with its organisation, channels, hours, coverage, location, topics, languages and evidence; see
+``directory.seed`` for the rules and ``fixtures/helplines/README.md`` for the sources.
+
+Coverage: a listing in a city gets a location (postcode centroid, else city centroid, else no point)
+and a radius coverage of 50 km around that point. 50 km takes in a city and its suburbs, the area a
+municipal police service, a Garda station or an advocacy centre serves, without claiming the rest of
+the province. Units whose own description says they work province-, state- or country-wide are listed
+in ``fixtures/helplines/coverage.csv`` and cover that whole area instead; a listing without a city
+covers its subdivision, country or the world as its ``region`` says. A city that cannot be placed
+falls back to its subdivision, so the listing is still found.
+
+The postcode table is loaded first when it is empty, since locations are placed from it.
+"""
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from directory.models import PostcodeArea
+from directory.seed import SeedSummary, load_seed
+
+
+class Command(BaseCommand):
+    help = "Load the topic taxonomy and the seed listings (fixtures/) into the directory; safe to re-run."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not PostcodeArea.objects.exists():
+            call_command("load_postcodes", stdout=self.stdout)
+        summary = load_seed()
+        self.report(summary, verbose=options["verbosity"] > 1)
+
+    def report(self, summary: SeedSummary, verbose: bool) -> None:
+        total = sum(summary.rows_by_country.values())
+        by_country = ", ".join(f"{country} {count}" for country, count in sorted(summary.rows_by_country.items()))
+        states = ", ".join(f"{state} {count}" for state, count in sorted(summary.states.items()))
+        precision = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.locations_by_precision.items()))
+        self.stdout.write(f"Topics: {summary.topics}")
+        self.stdout.write(f"Listings: {total} rows ({by_country})")
+        self.stdout.write(
+            f"  {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.kept_by_moderator} left as a moderator verified them"
+        )
+        self.stdout.write(f"  verification: {states}")
+        self.stdout.write(f"  {summary.channels} phone/SMS channels, {summary.schedules} schedules")
+        self.stdout.write(f"  locations by precision: {precision}")
+        self.stdout.write(f"  {len(summary.notes)} notes kept in descriptions")
+        self.stdout.write(f"  {len(summary.unstructured_hours)} hours texts kept only as hours_note")
+        if verbose:
+            for name, note in summary.notes:
+                self.stdout.write(f"    note: {name}: {note}")
+            for name, hours in summary.unstructured_hours:
+                self.stdout.write(f"    hours: {name}: {hours}")
+        self.stdout.write(self.style.SUCCESS("Seed loaded."))

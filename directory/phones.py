@@ -1,0 +1,175 @@
+"""Read the free-text phone and SMS fields of the seed listings into contact channels.
+
+The fields are written for people, e.g. ``101 (non-emergency); textphone 18001 101`` or
+``613-236-1222 ext 7300 (Police Reporting Unit); ext 5944 (…)``. Each ``;``-separated entry becomes
+one channel. An entry that is not a line of the service itself (an emergency number such as
+``999 emergency``) or that cannot be read comes back as a note, so nothing is dropped.
+
+Channel values are E.164 (``+18006686868``) when libphonenumber says the number can be dialled from
+abroad, otherwise the digits as dialled inside the country (``988``, ``116123``, ``131444``,
+``1800551800``). Star codes keep their star (``*877``): without it they dial something else.
+"""
+
+import re
+from dataclasses import dataclass, replace
+
+import phonenumbers
+from phonenumbers import shortnumberinfo
+
+EMERGENCY_NUMBERS = frozenset({"000", "111", "112", "911", "999"})
+
+_ENTRY = re.compile(
+    r"^(?:(?P<mode>textphone|TTY)\s+)?"
+    r"(?P<number>[+*]?[0-9A-Z](?:[0-9A-Z -]*[0-9A-Z])?)"
+    r"(?:\s+ext\.?\s*(?P<extension>\d+))?"
+    r"(?:\s*\((?P<bracket>[^()]*)\))?"
+    r"\s*(?P<rest>.*)$"
+)
+_EXTENSION_ONLY = re.compile(r"^ext\.?\s*(?P<extension>\d+)(?:\s*\((?P<bracket>[^()]*)\))?\s*(?P<rest>.*)$")
+_LABELLED_NUMBER = re.compile(r"^(?P<label>[^:]+):\s*(?P<number>\+?[0-9][0-9 ()-]*[0-9])$")
+_SMS_ENTRY = re.compile(r"^(?P<number>\+?[0-9][0-9 -]*[0-9])(?:\s*\(text (?P<keyword>[A-Z0-9]+)\))?$")
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    """A phone or SMS channel read from the source text."""
+
+    kind: str
+    value: str
+    display: str
+    extension: str = ""
+    sms_keyword: str = ""
+    label: str = ""
+    is_primary: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedContacts:
+    channels: tuple[ContactSpec, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def dial_value(text: str, country: str) -> str | None:
+    """Return what to store for a written number: E.164, in-country digits, a star code, or None."""
+    if text.startswith("*"):
+        digits = _digits(phonenumbers.convert_alpha_characters_in_number(text[1:]))
+        return f"*{digits}" if digits else None
+    written = phonenumbers.convert_alpha_characters_in_number(text)
+    try:
+        number = phonenumbers.parse(written, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_valid_number(number):
+        if phonenumbers.can_be_internationally_dialled(number) and not _is_nanp_seven_digit(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return _digits(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+    if shortnumberinfo.is_valid_short_number_for_region(number, country):
+        return _digits(written)
+    return None
+
+
+def parse_contacts(phone: str, sms: str, country: str) -> ParsedContacts:
+    """Read both fields of one listing; the first proper phone line becomes the primary one."""
+    phones = parse_phone_field(phone, country)
+    texts = parse_sms_field(sms, country)
+    return ParsedContacts(channels=phones.channels + texts.channels, notes=phones.notes + texts.notes)
+
+
+def parse_phone_field(raw: str, country: str) -> ParsedContacts:
+    channels: list[ContactSpec] = []
+    proper: list[bool] = []
+    notes: list[str] = []
+    for entry in _entries(raw):
+        extension = _EXTENSION_ONLY.match(entry)
+        if extension and channels:
+            previous = channels[-1]
+            channels.append(
+                replace(
+                    previous,
+                    extension=extension["extension"],
+                    label=_join(extension["bracket"], extension["rest"]),
+                    is_primary=False,
+                )
+            )
+            proper.append(proper[-1])
+            continue
+        parsed = _parse_phone_entry(entry, country)
+        if parsed is None:
+            notes.append(entry)
+            continue
+        for spec, is_proper in parsed:
+            channels.append(spec)
+            proper.append(is_proper)
+    if True in proper:
+        first = proper.index(True)
+        channels[first] = replace(channels[first], is_primary=True)
+    return ParsedContacts(channels=tuple(channels), notes=tuple(notes))
+
+
+def parse_sms_field(raw: str, country: str) -> ParsedContacts:
+    channels: list[ContactSpec] = []
+    notes: list[str] = []
+    for entry in _entries(raw):
+        match = _SMS_ENTRY.match(entry)
+        value = dial_value(match["number"], country) if match else None
+        if match is None or value is None:
+            notes.append(entry)
+            continue
+        channels.append(
+            ContactSpec(kind="sms", value=value, display=match["number"], sms_keyword=match["keyword"] or "")
+        )
+    return ParsedContacts(channels=tuple(channels), notes=tuple(notes))
+
+
+def _parse_phone_entry(entry: str, country: str) -> list[tuple[ContactSpec, bool]] | None:
+    """Return the channels of one entry, each with whether it is a proper line, or None for a note."""
+    match = _ENTRY.match(entry)
+    if match is None:
+        return None
+    written, mode, bracket, rest = match["number"], match["mode"], match["bracket"] or "", match["rest"]
+    if mode:
+        return _parse_relay_entry(mode, written, bracket, rest)
+    if _digits(written) in EMERGENCY_NUMBERS:
+        return None
+    value = dial_value(written, country)
+    if value is None:
+        return None
+    display, label, extra = written, rest, []
+    if bracket and dial_value(bracket, country) == value:
+        display = f"{written} ({bracket})"
+    elif labelled := _LABELLED_NUMBER.match(bracket):
+        other = dial_value(labelled["number"], country)
+        if other is None:
+            return None
+        extra.append(
+            (ContactSpec(kind="phone", value=other, display=labelled["number"], label=labelled["label"]), False)
+        )
+    else:
+        label = _join(bracket, rest)
+    spec = ContactSpec(kind="phone", value=value, display=display, extension=match["extension"] or "", label=label)
+    return [(spec, not value.startswith("*")), *extra]
+
+
+def _parse_relay_entry(mode: str, written: str, bracket: str, rest: str) -> list[tuple[ContactSpec, bool]] | None:
+    """Read a textphone or TTY entry: the relay digits to dial, then any instruction such as "then 131 444#"."""
+    if bracket or (rest and not rest.startswith("then ")):
+        return None
+    display = f"{written} {rest}".strip()
+    return [(ContactSpec(kind="phone", value=_digits(written), display=display, label=mode), False)]
+
+
+def _is_nanp_seven_digit(number: phonenumbers.PhoneNumber) -> bool:
+    """Tell apart 310-xxxx style numbers, which have no area code and cannot be written in E.164."""
+    return number.country_code == 1 and len(phonenumbers.national_significant_number(number)) != 10
+
+
+def _entries(raw: str) -> list[str]:
+    return [entry.strip() for entry in raw.split(";") if entry.strip()]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _join(*parts: str | None) -> str:
+    return "; ".join(part.strip() for part in parts if part and part.strip())
