@@ -221,17 +221,23 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
         for service_id, lat, lon in nearest_points(radius, point, COVERAGE_RINGS_KM, per_source, "radius_km"):
             add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
 
-    area = Service.objects.filter(_service_filter(query, topic_id, now, ""))
-    scopes: list[tuple[int, Q]] = []
+    area_scopes = {
+        TIER_WORLDWIDE: Q(scope=CoverageScope.WORLDWIDE),
+        TIER_NATIONAL: Q(scope=CoverageScope.COUNTRY, country=query.country.upper()),
+    }
     if query.subdivision:
-        scopes.append((TIER_SUBDIVISION, Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())))
-    scopes.append((TIER_NATIONAL, Q(scope=CoverageScope.COUNTRY, country=query.country.upper())))
-    scopes.append((TIER_WORLDWIDE, Q(scope=CoverageScope.WORLDWIDE)))
-    for tier, coverage_q in scopes:
-        covered = area.filter(Exists(Coverage.objects.filter(coverage_q, service_id=OuterRef("pk"))))
-        ranked = covered.annotate(vrank=verification_rank(now), lrank=_language_rank(query.language))
-        for service_id in ranked.order_by("vrank", "lrank", "id").values_list("id", flat=True)[:per_source]:
-            add(service_id, tier)
+        area_scopes[TIER_SUBDIVISION] = Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())
+    covers = {tier: Exists(Coverage.objects.filter(q, service_id=OuterRef("pk"))) for tier, q in area_scopes.items()}
+    # The most specific area wins; SQL orders like the final ranking (verification before specificity).
+    tier = Case(*(When(covers[t], then=t) for t in sorted(covers)), default=None, output_field=IntegerField())
+    area = (
+        Service.objects.filter(_service_filter(query, topic_id, now, ""))
+        .annotate(tier=tier, vrank=verification_rank(now), lrank=_language_rank(query.language))
+        .filter(tier__isnull=False)
+        .order_by("vrank", "tier", "lrank", "id")
+    )
+    for service_id, service_tier in area.values_list("id", "tier")[: 3 * per_source]:
+        add(service_id, service_tier)
     return candidates
 
 

@@ -1,8 +1,11 @@
 """Readable builders for listings in tests. Names and numbers are fictional (NANP 555-01xx range)."""
 
+import csv
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+from directory.geocoding import subdivision_for
 from directory.models import (
     ChannelKind,
     ContactChannel,
@@ -13,6 +16,7 @@ from directory.models import (
     OpeningInterval,
     Organization,
     OrganizationKind,
+    PostcodeArea,
     Schedule,
     Service,
     ServiceKind,
@@ -20,6 +24,7 @@ from directory.models import (
     VerificationState,
 )
 
+POSTCODE_TABLES = Path(__file__).resolve().parent.parent / "fixtures" / "postcodes"
 VERIFIED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -108,3 +113,24 @@ def service(
         for weekday, opens, closes in hours:
             OpeningInterval.objects.create(schedule=schedule, weekday=weekday, opens=opens, closes=closes)
     return created
+
+
+def postcodes(*keys: str) -> None:
+    """Load just these rows (``"CA S4P"``, ``"GB SW1A"``) of the shipped postcode tables."""
+    wanted: dict[str, set[str]] = {}
+    for key in keys:
+        country, code = key.split()
+        wanted.setdefault(country, set()).add(code)
+    for country, codes in wanted.items():
+        with (POSTCODE_TABLES / f"{country}.csv").open(encoding="utf-8", newline="") as table:
+            for row in csv.DictReader(table):
+                if row["postcode"] in codes:
+                    PostcodeArea.objects.create(
+                        country=country,
+                        code=row["postcode"],
+                        latitude=float(row["latitude"]),
+                        longitude=float(row["longitude"]),
+                        place=row["place"],
+                        admin_name=row["admin1"],
+                        subdivision=subdivision_for(country, row["admin1"]),
+                    )
