@@ -18,7 +18,6 @@ from typing import Any
 import pycountry
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from geopy.distance import great_circle
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
@@ -261,14 +260,27 @@ def _names_city(place: str, city: tuple[str, ...]) -> bool:
     return False
 
 
-def _spelling_variants(city: str) -> set[str]:
-    """Words to prefilter place names by in the database, accented and not, whatever the backend's LIKE."""
-    words = [word for word in re.findall(r"[^\W\d_]+", city) if _fold(word) not in _CITY_WORD_ALIASES]
-    if not words:
-        return set()
-    longest = max(words, key=len)
-    folded = _fold(longest)
-    return {longest, longest.lower(), longest.title(), folded, folded.title()} - {""}
+@lru_cache(maxsize=1)
+def _accented_letters() -> dict[str, str]:
+    """Map each ASCII letter to a regex class of it and its accented forms: "u" -> "[uUùúûü…]"."""
+    letters: dict[str, set[str]] = {}
+    for codepoint in range(0xC0, 0x250):
+        char = chr(codepoint)
+        base = unicodedata.normalize("NFKD", char)[0].lower()
+        if char.isalpha() and base.isascii() and base.isalpha() and base != char.lower():
+            letters.setdefault(base, {base, base.upper()}).update(
+                form for form in (char, char.lower(), char.upper()) if len(form) == 1
+            )
+    return {base: "[" + "".join(sorted(forms)) + "]" for base, forms in letters.items()}
+
+
+def _accent_insensitive_pattern(word: str) -> str:
+    """Return a regex matching ``word`` (already folded) in any accented spelling, "strasse" as "Straße" too."""
+    letters = _accented_letters()
+    return "".join(
+        "(?:ss|ß)" if part == "ss" else "".join(letters.get(char, re.escape(char)) for char in part)
+        for part in re.split("(ss)", word)
+    )
 
 
 def locate_city(country: str, city: str, subdivision: str = "") -> Place | None:
@@ -276,44 +288,48 @@ def locate_city(country: str, city: str, subdivision: str = "") -> Place | None:
     country = country.strip().upper() if isinstance(country, str) else ""
     city = city.strip() if isinstance(city, str) else ""
     wanted = _city_words(city)
-    variants = _spelling_variants(city)
-    if country not in SUPPORTED_COUNTRIES or not wanted or not variants:
+    if country not in SUPPORTED_COUNTRIES or all(word.isdigit() for word in wanted):
         return None
-    digest = hashlib.sha256(f"{country}|{' '.join(wanted)}|{subdivision}".encode()).hexdigest()
+    subdivision = subdivision.strip().upper() if isinstance(subdivision, str) else ""
+    digest = hashlib.sha256(f"{country}|{city}|{subdivision}".encode()).hexdigest()
     cache_key = f"geocoding:city:{digest}"
     cached = cache.get(cache_key)
     if isinstance(cached, Place):
         return cached
     if cached == "":
         return None
-    name_filter = Q()
-    for variant in variants:
-        name_filter |= Q(place__icontains=variant)
-    rows = PostcodeArea.objects.filter(name_filter, country=country)
+    # The longest word narrows the rows in the database; the full comparison happens below.
+    longest = max((word for word in wanted if not word.isdigit()), key=len)
+    rows = PostcodeArea.objects.filter(country=country, place__iregex=_accent_insensitive_pattern(longest))
     if subdivision:
-        rows = rows.filter(subdivision=subdivision.strip().upper())
+        rows = rows.filter(subdivision=subdivision)
     points = [
-        (latitude, longitude, row_subdivision)
+        (latitude, longitude, row_subdivision, place)
         for place, latitude, longitude, row_subdivision in rows.values_list(
             "place", "latitude", "longitude", "subdivision"
         )
         if _names_city(place, wanted)
     ]
-    located = _centroid(country, city, points)
+    located = _centroid(country, city, wanted, points)
     cache.set(cache_key, located or "", CACHE_SECONDS)
     return located
 
 
-def _centroid(country: str, city: str, points: list[tuple[float, float, str]]) -> Place | None:
+def _centroid(
+    country: str, city: str, wanted: tuple[str, ...], points: list[tuple[float, float, str, str]]
+) -> Place | None:
     if not points:
         return None
     latitude = sum(point[0] for point in points) / len(points)
     longitude = sum(point[1] for point in points) / len(points)
     if any(great_circle((latitude, longitude), point[:2]).km > MAX_CITY_SPREAD_KM for point in points):
         return None
-    subdivisions = Counter(point[2] for point in points)
-    subdivision = next(iter(subdivisions)) if len(subdivisions) == 1 else ""
-    return Place(country, "", round(latitude, 4), round(longitude, 4), city, subdivision)
+    subdivisions = {point[2] for point in points}
+    subdivision = subdivisions.pop() if len(subdivisions) == 1 else ""
+    # The table's own spelling when one area bears exactly the city's name ("koln" -> "Köln").
+    exact = Counter(point[3] for point in points if _city_words(point[3]) == wanted)
+    name = exact.most_common(1)[0][0] if exact else city
+    return Place(country, "", round(latitude, 4), round(longitude, 4), name, subdivision)
 
 
 # Names in the postcode tables that differ from ISO 3166-2's (after folding).
@@ -346,6 +362,7 @@ def _subdivisions_by_name(country: str) -> dict[str, str]:
     return codes
 
 
+@lru_cache(maxsize=4096)
 def subdivision_for(country: str, admin_name: str) -> str:
     """Map a table's region name (or a French département code) to its ISO 3166-2 code; "" if unknown."""
     if not isinstance(country, str) or not isinstance(admin_name, str):
@@ -360,7 +377,7 @@ def subdivision_for(country: str, admin_name: str) -> str:
     codes = _subdivisions_by_name(country)
     if country == "FR" and re.fullmatch(r"[0-9][0-9ab]|9[78][0-9]", key):
         return codes.get(f"fr-{key}", "")
-    return codes.get(key, "")
+    return codes.get(key) or codes.get(admin_name.strip().casefold(), "")
 
 
 @lru_cache(maxsize=1)
