@@ -84,50 +84,33 @@ LANGUAGE_WORDS = {
 }
 
 # Words and phrases that suggest someone is in danger now; matched as whole words.
-DANGER_PHRASES = frozenset(
-    {
-        # English
-        "DANGER",
-        "IN DANGER",
-        "SUICIDE",
-        "SUICIDAL",
-        "KILL MYSELF",
-        "KILLING MYSELF",
-        "END MY LIFE",
-        "WANT TO DIE",
-        "HURT",
-        "HURTING",
-        "HURT MYSELF",
-        "SELF HARM",
-        "UNSAFE",
-        "NOT SAFE",
-        "EMERGENCY",
-        "THREATENING TO KILL",
-        # French
-        "ME TUER",
-        "ME SUICIDER",
-        "SUICIDAIRE",
-        "BLESSE",
-        "BLESSEE",
-        "EN DANGER",
-        "URGENCE",
-        "ENVIE DE MOURIR",
-        "VEUX MOURIR",
-        "ME FAIRE DU MAL",
-        # Spanish
-        "PELIGRO",
-        "EN PELIGRO",
-        "SUICIDIO",
-        "SUICIDARME",
-        "MATARME",
-        "HERIDO",
-        "HERIDA",
-        "URGENCIA",
-        "EMERGENCIA",
-        "QUIERO MORIR",
-        "HACERME DANO",
-    }
-)
+_DANGER_BY_LANGUAGE = {
+    "en": (
+        "DANGER IN DANGER SUICIDE SUICIDAL UNSAFE HURT HURTING EMERGENCY",
+        "KILL MYSELF|KILLING MYSELF|END MY LIFE|WANT TO DIE|HURT MYSELF|SELF HARM|NOT SAFE|THREATENING TO KILL",
+    ),
+    "fr": (
+        "DANGER SUICIDE SUICIDAIRE BLESSE BLESSEE URGENCE",
+        "EN DANGER|ME TUER|ME SUICIDER|ENVIE DE MOURIR|VEUX MOURIR|ME FAIRE DU MAL",
+    ),
+    "es": (
+        "PELIGRO SUICIDIO SUICIDARME MATARME HERIDO HERIDA URGENCIA EMERGENCIA",
+        "EN PELIGRO|QUIERO MORIR|HACERME DANO",
+    ),
+}
+
+
+def _danger_phrases() -> dict[str, str]:
+    phrases: dict[str, str] = {}
+    for language, (single, multiple) in _DANGER_BY_LANGUAGE.items():
+        for phrase in [*single.split(), *multiple.split("|")]:
+            # A phrase of several languages ("DANGER") says nothing about the language.
+            phrases[phrase] = language if phrases.get(phrase, language) == language else ""
+    return phrases
+
+
+# Words and phrases that suggest someone is in danger now (matched as whole words), with their language.
+DANGER_PHRASES = _danger_phrases()
 _MAX_DANGER_WORDS = max(len(phrase.split()) for phrase in DANGER_PHRASES)
 
 # Endings a keyword may carry and still count ("BLACKMAILED", "VICTIMES", "DENUNCIAS").
@@ -250,8 +233,10 @@ def _find_topic(tokens: list[str], keywords: KeywordTable) -> tuple[str, str, st
     return keyword, slug, language
 
 
-def suggests_danger(tokens: list[str]) -> bool:
-    return any(phrase in DANGER_PHRASES for phrase in _phrases(tokens, _MAX_DANGER_WORDS))
+def danger_in(tokens: list[str]) -> tuple[bool, str]:
+    """Tell whether the words suggest danger now, and in which language they say it ("" if unsure)."""
+    found = [DANGER_PHRASES[phrase] for phrase in _phrases(tokens, _MAX_DANGER_WORDS) if phrase in DANGER_PHRASES]
+    return bool(found), next((language for language in found if language), "")
 
 
 def parse_message(body: str, sender_country: str, keywords: KeywordTable) -> Intent:
@@ -268,7 +253,8 @@ def parse_message(body: str, sender_country: str, keywords: KeywordTable) -> Int
     tokens = words(rest)
     help_word = next((token for token in tokens if token in HELP_WORDS), "")
     phrase, topic, topic_language = _find_topic(tokens, keywords)
-    language = HELP_WORDS.get(help_word) or topic_language or None
+    danger, danger_language = danger_in(tokens)
+    language = HELP_WORDS.get(help_word) or topic_language or danger_language or None
     return Intent(
         Action.SEARCH,
         language=language,
@@ -276,5 +262,5 @@ def parse_message(body: str, sender_country: str, keywords: KeywordTable) -> Int
         topic=topic,
         country=postcode.country if postcode else sender_country,
         postcode=postcode.key if postcode else "",
-        danger=suggests_danger(tokens),
+        danger=danger,
     )

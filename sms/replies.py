@@ -5,6 +5,7 @@ per segment) whenever its characters allow. Parts are added in order of importan
 reading order; a part that does not fit is left out whole, so a phone number is never cut in half.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -173,6 +174,7 @@ class Listing:
     always_open: bool = False
     description: str = ""
     hours: str = ""
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -311,14 +313,22 @@ def _how(language: str, country: str) -> str:
 _TOP, _HEADER, _ADVICE, _BODY, _LINE, _HOW, _FOOTER, _EMERGENCY, _STOP = 0, 1, 2, 10, 100, 101, 102, 103, 104
 
 
+def line_index(results: Sequence[Listing]) -> int | None:
+    """Return the position of the 24/7 line to always show: a helpline open around the clock, if any."""
+    always_open = [index for index, listing in enumerate(results) if listing.always_open]
+    helplines = [index for index in always_open if results[index].kind == "helpline"]
+    preferred = helplines or always_open
+    return preferred[0] if preferred else None
+
+
 def search_reply(view: SearchView) -> Composed:
     """Compose a page of results; ``consumed`` says how many results the page used up."""
     language = view.language
-    line_index = next((i for i, r in enumerate(view.results) if r.always_open), None)
-    message, shown, consumed = _fill_results(view, line_index, reserve_line=line_index is not None)
-    if line_index is not None and line_index in shown:
+    line = line_index(view.results)
+    message, shown, consumed = _fill_results(view, line, reserve_line=line is not None)
+    if line is not None and line in shown:
         # The 24/7 line is already on the page: its separate line would only repeat it.
-        message, shown, consumed = _fill_results(view, line_index, reserve_line=False)
+        message, shown, consumed = _fill_results(view, line, reserve_line=False)
     message.remove(_FOOTER)
     if shown:
         # Never longer than the footer the results were fitted around, so it fits.
@@ -329,13 +339,15 @@ def search_reply(view: SearchView) -> Composed:
     return Composed(message.text, consumed)
 
 
-def _fill_results(view: SearchView, line_index: int | None, *, reserve_line: bool) -> tuple[_Message, list[int], int]:
+def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> tuple[_Message, list[int], int]:
     language = view.language
     message = _Message()
     if view.danger:
         message.add(_TOP, _emergency_line(language, view.emergency, danger=True))
-    if reserve_line and line_index is not None:
-        message.add(_LINE, text("line", language, entry=_entry(view.results[line_index], language)))
+    if reserve_line and line is not None:
+        # Someone in danger reads the 24/7 line right after the emergency number.
+        position = _TOP + 0.5 if view.danger else _LINE
+        message.add(position, text("line", language, entry=_entry(view.results[line], language)))
     if not view.results:
         message.add(_HEADER, text("no_results", language))
     elif view.start >= len(view.results):

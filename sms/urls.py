@@ -1,5 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from sms import views
 
 app_name = "sms"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("inbound/", views.inbound, name="inbound"),
+    path("status/", views.status, name="status"),
+    path("simulator/", views.simulator, name="simulator"),
+]

@@ -48,6 +48,15 @@ def test_the_emergency_number_comes_first_when_in_danger():
     assert composed.text.startswith("In danger now? Call 911.")
 
 
+def test_in_danger_the_24_7_line_follows_the_emergency_number():
+    many_local = tuple(Listing(f"Fictional Station {n}", (Channel("phone", f"306-555-01{n:02d}"),)) for n in range(8))
+    composed = search_reply(SearchView("en", (*many_local, KIDS_LINE), emergency="911", danger=True))
+    assert composed.text.splitlines()[:2] == [
+        "In danger now? Call 911.",
+        "24/7: Fictional Youth Line: 1-306-555-0100 or text CONNECT to 306-555-0101",
+    ]
+
+
 def test_the_emergency_line_is_in_the_readers_language():
     assert search_reply(SearchView("fr", (KIDS_LINE,), emergency="911", danger=True)).text.startswith(
         "En danger? Appelez le 911."
