@@ -257,12 +257,8 @@ def parse_hours(text: str) -> list[WeeklyHours]:
     return found
 
 
-def _parse_hours_part(part: str) -> WeeklyHours | None:
-    channels: frozenset[str] = frozenset()
-    if (after := _CHANNELS_AFTER.match(part)) and _channel_kinds(after["channels"].split(",")):
-        channels, part = _channel_kinds(after["channels"].split(",")), after["body"]
-    elif before := _CHANNELS_BEFORE.match(part):
-        channels, part = _channel_kinds(before["channels"].split(" and ")), before["body"]
+def _parse_hours_part(text: str) -> WeeklyHours | None:
+    channels, part = _split_channels(text)
     if _ALWAYS.search(part) and not re.search(r"\d:\d\d|\d\s*(?:am|pm)", part):
         return WeeklyHours(always_open=True, channels=channels)
     intervals: list[tuple[int, time, time]] = []
@@ -274,6 +270,15 @@ def _parse_hours_part(part: str) -> WeeklyHours | None:
         opens, closes = _clock(*match.group(2, 3, 4)), _clock(*match.group(5, 6, 7))
         intervals.extend((day, opens, closes) for day in days)
     return WeeklyHours(intervals=tuple(sorted(intervals)), channels=channels) if intervals else None
+
+
+def _split_channels(part: str) -> tuple[frozenset[str], str]:
+    """Separate the channels named after ("… (phone, text)") or before ("phone …") the hours from the hours."""
+    if (after := _CHANNELS_AFTER.match(part)) and (kinds := _channel_kinds(after["channels"].split(","))):
+        return kinds, after["body"]
+    if before := _CHANNELS_BEFORE.match(part):
+        return _channel_kinds(before["channels"].split(" and ")), before["body"]
+    return frozenset(), part
 
 
 def _channel_kinds(words: Iterable[str]) -> frozenset[str]:
@@ -604,10 +609,7 @@ def read_topics(path: Path = FIXTURES / "topics.json") -> list[dict[str, Any]]:
 class SeedSummary:
     rows_by_country: Counter[str] = field(default_factory=Counter)
     states: Counter[str] = field(default_factory=Counter)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    kept_by_moderator: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
     channels: int = 0
     schedules: int = 0
     locations_by_precision: Counter[str] = field(default_factory=Counter)
@@ -625,8 +627,7 @@ def load_seed(directory: Path = HELPLINES, topics_path: Path = FIXTURES / "topic
         topics = sync_topics(read_topics(topics_path))
         summary.topics = len(topics)
         for plan in plans:
-            outcome = write_plan(plan, topics)
-            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            summary.outcomes[write_plan(plan, topics)] += 1
             summary.rows_by_country[plan.country] += 1
             summary.channels += len(plan.channels)
             summary.notes.extend((plan.name, note) for note in plan.notes)

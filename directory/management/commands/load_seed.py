@@ -40,9 +40,10 @@ class Command(BaseCommand):
         precision = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.locations_by_precision.items()))
         self.stdout.write(f"Topics: {summary.topics}")
         self.stdout.write(f"Listings: {total} rows ({by_country})")
+        outcomes = summary.outcomes
         self.stdout.write(
-            f"  {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged, "
-            f"{summary.kept_by_moderator} left as a moderator verified them"
+            f"  {outcomes['created']} created, {outcomes['updated']} updated, {outcomes['unchanged']} unchanged, "
+            f"{outcomes['kept_by_moderator']} left as a moderator verified them"
         )
         self.stdout.write(f"  verification: {states}")
         self.stdout.write(f"  {summary.channels} phone/SMS channels, {summary.schedules} schedules")
