@@ -45,10 +45,10 @@ migrations-check: setup-dev
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 test-sqlite: setup-dev
-	DATABASE_URL= REDIS_URL= $(BIN)/pytest -p no:cacheprovider -n 2
+	DATABASE_URL= REDIS_URL= $(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
 
 test-postgres: setup-dev
-	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -p no:cacheprovider -n 2
+	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
 
 ## Regenerate openapi.yaml from the code.
 schema: setup-dev

@@ -7,9 +7,11 @@ Candidates come from index-backed queries only, each capped in SQL:
 - services whose radius coverage contains the point (same rings, on the coverage centre);
 - services covering the point's subdivision, its country, or the whole world.
 
-Python then ranks at most a few hundred candidates with exact (geodesic) distances: topic match, a
-known language mismatch, verification, coverage specificity, distance, open now, language match,
-name and id. A 24/7 national line is always part of the answer when the country has one.
+Python then ranks at most a few hundred candidates with exact (geodesic) distances, in this order:
+topic match, coverage specificity (local, subdivision, national, worldwide), distance, open now,
+language (offered in the asked language, not stated, not offered), verification (verified, pending,
+unverified, stale), then name and id so equal scores are always ordered the same way. A 24/7 national
+line is always part of the answer when the country has one.
 """
 
 import math
@@ -228,13 +230,13 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
     if query.subdivision:
         area_scopes[TIER_SUBDIVISION] = Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())
     covers = {tier: Exists(Coverage.objects.filter(q, service_id=OuterRef("pk"))) for tier, q in area_scopes.items()}
-    # The most specific area wins; SQL orders like the final ranking (verification before specificity).
+    # The most specific area wins; SQL orders like the final ranking, open-now aside (computed in Python).
     tier = Case(*(When(covers[t], then=t) for t in sorted(covers)), default=None, output_field=IntegerField())
     area = (
         Service.objects.filter(_service_filter(query, topic_id, now, ""))
         .annotate(tier=tier, vrank=verification_rank(now), lrank=_language_rank(query.language))
         .filter(tier__isnull=False)
-        .order_by("vrank", "tier", "lrank", "id")
+        .order_by("tier", "lrank", "vrank", "id")
     )
     for service_id, service_tier in area.values_list("id", "tier")[: 3 * per_source]:
         add(service_id, service_tier)
@@ -303,7 +305,7 @@ def _national_24_7_line(query: HelpQuery, now: datetime) -> int | None:
             kind=ServiceKind.HELPLINE,
         )
         .annotate(vrank=verification_rank(now), lrank=_language_rank(query.language))
-        .order_by("vrank", "lrank", "id")
+        .order_by("lrank", "vrank", "id")
     )
     return lines.values_list("id", flat=True).first()
 
@@ -395,16 +397,14 @@ def _rank(
             continue
         open_now, always_open = service_open_now(service, now)
         spoken = {lang.code for lang in service.languages.all()}
-        language_mismatch = bool(spoken) and query.language not in spoken
         verification = effective_verification(service, now)
         key = (
             candidate.topic_backfill,
-            language_mismatch,
-            _VERIFICATION_RANK.get(VerificationState(verification), 3),
             candidate.tier,
             round(candidate.distance_km, 3) if candidate.distance_km is not None else 0.0,
             {True: 0, None: 1, False: 2}[open_now],
-            0 if query.language in spoken else 1,
+            0 if query.language in spoken else (2 if spoken else 1),
+            _VERIFICATION_RANK.get(VerificationState(verification), 3),
             service.localized("name", language).casefold(),
             service.id,
         )

@@ -75,12 +75,19 @@ def test_a_radius_coverage_counts_only_when_the_point_is_inside_it():
     assert "Narrow Example Unit" not in found
 
 
-def test_pending_listings_come_after_verified_ones_and_say_so(prairie):
-    builders.service("Pending Regina Example", country="CA", point=REGINA, state=VerificationState.PENDING)
+def test_a_pending_listing_comes_after_an_otherwise_equal_verified_one_and_says_so(prairie):
+    builders.service("Pending Regina Example", kind="police", country="CA", point=REGINA, state="pending")
     results = find_help(regina(), now=WEDNESDAY_AFTERNOON).results
-    pending = next(r for r in results if r.name == "Pending Regina Example")
-    assert pending.verification_state == "pending"
-    assert results.index(pending) > max(i for i, r in enumerate(results) if r.verification_state == "verified")
+    assert [(r.name, r.verification_state) for r in results[:2]] == [
+        ("Regina Example Police", "verified"),
+        ("Pending Regina Example", "pending"),
+    ]
+
+
+def test_open_services_come_before_closed_ones_in_the_same_area():
+    builders.service("Closed Example Line", country="CA", hours=((0, time(9), time(10)),), timezone="America/Regina")
+    builders.service("Always Example Line", country="CA", always_open=True, state="pending")
+    assert names(find_help(regina(), now=WEDNESDAY_AFTERNOON)) == ["Always Example Line", "Closed Example Line"]
 
 
 def test_verified_only_leaves_pending_listings_out(prairie):
