@@ -374,7 +374,7 @@ def coverage_for(
 OWN_PAGES_NOTE = "Checked against the organisation's own published pages (read {seen})."
 OTHER_PAGES_NOTE = (
     "Checked against the published pages listed in evidence_sources (read {seen}); "
-    "not all of them are the organisation's own pages."
+    "the first is not on the organisation's own website."
 )
 STORED_COPIES_NOTE = "The pages were stored copies; their crawl dates are unknown."
 PENDING_NOTE = "Pending: these facts rest only on secondary sources; check them against the official site."
