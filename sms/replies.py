@@ -5,6 +5,7 @@ per segment) whenever its characters allow. Parts are added in order of importan
 reading order; a part that does not fit is left out whole, so a phone number is never cut in half.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -163,6 +164,7 @@ class Channel:
     kind: str
     display: str
     sms_keyword: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,14 @@ def clip(value: str, limit: int = NAME_LIMIT) -> str:
     return cut.rstrip(" ,;:-") + "..."
 
 
+def short_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """Shorten a listing's name for a list: asides in brackets go first, then words from the end."""
+    name = " ".join(name.split())
+    if len(name) > limit:
+        name = " ".join(re.sub(r"\s*\([^()]*\)", "", name).split()) or name
+    return clip(name, limit)
+
+
 def how_to_reach(listing: Listing, language: str) -> str:
     """Say how to reach a listing in one line: its phone, its text line, or else its best link."""
     phone = next((c for c in listing.channels if c.kind == "phone" and c.display.strip()), None)
@@ -292,7 +302,7 @@ def how_to_reach(listing: Listing, language: str) -> str:
 
 
 def _entry(listing: Listing, language: str) -> str:
-    name = clip(listing.name)
+    name = short_name(listing.name)
     reach = how_to_reach(listing, language)
     return f"{name}: {reach}" if reach else name
 
@@ -388,32 +398,45 @@ def help_reply(language: str, *, country: str, line: Listing | None, emergency: 
     return message.text
 
 
+def _channel_line(channel: Channel, language: str) -> str:
+    value = channel.display.strip()
+    if channel.kind == "sms" and channel.sms_keyword.strip():
+        line = text("text_keyword", language, keyword=channel.sms_keyword.strip(), number=value)
+        line = line[:1].upper() + line[1:]
+    else:
+        line = text(channel.kind, language, value=value)
+    # Say what the line is for ("non-emergency", "tip line") when the source does.
+    return f"{line} ({clip(channel.label, 40)})" if channel.label.strip() else line
+
+
 def detail_reply(language: str, number: int, listing: Listing) -> str:
     """Describe one listing: every channel, its hours and as much of its description as fits."""
     message = _Message()
-    message.add(_TOP, f"{number}. {clip(listing.name)}")
+    message.add(_TOP, f"{number}. {clip(listing.name, 2 * NAME_LIMIT)}")
     if listing.always_open:
         message.add(_HEADER, text("open_always", language))
     elif listing.hours.strip():
         message.add(_HEADER, text("hours", language, hours=clip(listing.hours, 100)))
     for index, channel in enumerate(listing.channels):
         if channel.kind in TEXTS and channel.display.strip():
-            value = channel.display.strip()
-            if channel.kind == "sms" and channel.sms_keyword.strip():
-                value = text("text_keyword", language, keyword=channel.sms_keyword.strip(), number=value)
-                message.add(_BODY + index, value[:1].upper() + value[1:])
-            else:
-                message.add(_BODY + index, text(channel.kind, language, value=value))
+            message.add(_BODY + index, _channel_line(channel, language))
     if listing.description.strip():
         message.add_clipped(_FOOTER, " ".join(listing.description.split()))
     return message.text
 
 
-def notice_reply(key: str, language: str, *, country: str = "", emergency: str = "", count: int = 0) -> str:
-    """Compose a short notice (opted out, rate limited, nothing to show) with what to send next."""
+def notice_reply(
+    key: str, language: str, *, country: str = "", emergency: str = "", count: int = 0, follow_up: bool = False
+) -> str:
+    """Compose a short notice (opted out, rate limited, nothing to show) with what to send next.
+
+    ``follow_up`` says the texter has results to come back to, so the notice points to them.
+    """
     message = _Message()
     message.add(_HEADER, text(key, language, count=str(count)))
-    if key in ("opted_in", "expired", "language"):
+    if follow_up:
+        message.add(_FOOTER, text("footer_more", language))
+    elif key in ("opted_in", "expired", "language"):
         message.add(_HOW, _how(language, country))
     if key != "opted_out":
         message.add(_EMERGENCY, _emergency_line(language, emergency, danger=False))

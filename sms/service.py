@@ -103,8 +103,8 @@ def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool 
             return _wait_for_reply(reply_key) or _fallback_reply("", "")
     sender_info = _identify(sender, simulated=simulated)
     try:
-        with transaction.atomic():
-            reply = _answer(sender_info, body, simulated=simulated)
+        # No transaction around the whole answer: on SQLite it would hold the write lock during the search.
+        reply = _answer(sender_info, body, simulated=simulated)
     except Exception as error:  # a texter must get a useful answer, never an error
         _log_failure(error)
         reply = _fallback_reply(sender_info.country, "")
@@ -191,7 +191,9 @@ def _answer(sender: _Sender, body: str, *, simulated: bool) -> Reply:
         return _record(intent, language, country, simulated, _detail(conversation, language, intent.number or 0))
     if intent.action == Action.LANGUAGE:
         _remember_language(sender.hash, conversation, language, country)
-        text = notice_reply("language", language, country=country, emergency=_emergency(country, conversation))
+        emergency = _emergency(country, conversation)
+        follow_up = bool(conversation and conversation.result_ids)
+        text = notice_reply("language", language, country=country, emergency=emergency, follow_up=follow_up)
         return _record(intent, language, country, simulated, text)
     if intent.action in (Action.MORE, Action.DETAIL):
         text = notice_reply("expired", language, country=country, emergency=_emergency(country, conversation))
@@ -231,7 +233,8 @@ def _emergency(country: str, conversation: Conversation | None) -> str:
 
 def _listing(result: HelpResult) -> Listing:
     channels = tuple(
-        Channel(contact.kind, contact.display or contact.value, contact.sms_keyword) for contact in result.contacts
+        Channel(contact.kind, contact.display or contact.value, contact.sms_keyword, contact.label)
+        for contact in result.contacts
     )
     return Listing(result.name, channels, result.always_open, kind=result.kind)
 
@@ -271,9 +274,11 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
         query = HelpQuery(country=intent.country, topic=intent.topic, language=language, limit=SEARCH_LIMIT)
         status = Place.UNKNOWN_POSTCODE if intent.postcode else Place.NO_POSTCODE
     answer = _find(query)
+    # A listing with no phone, text line or link is of no use to someone reading a text message.
+    results = [result for result in answer.results if result.contacts]
     view = SearchView(
         language=language,
-        results=tuple(_listing(result) for result in answer.results),
+        results=tuple(_listing(result) for result in results),
         country=query.country,
         emergency=answer.emergency_number,
         danger=intent.danger,
@@ -287,11 +292,11 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
             language=language,
             country=query.country,
             topic=intent.topic,
-            result_ids=[result.service_id for result in answer.results],
+            result_ids=[result.service_id for result in results],
             next_index=composed.consumed,
             emergency_number=answer.emergency_number,
         )
-    return composed.text, len(answer.results)
+    return composed.text, len(results)
 
 
 def _stored_listings(ids: list[int], language: str) -> list[Listing]:
@@ -304,7 +309,7 @@ def _stored_listings(ids: list[int], language: str) -> list[Listing]:
 
 
 def _stored_listing(service: Service, language: str) -> Listing:
-    channels = tuple(Channel(c.kind, c.display or c.value, c.sms_keyword) for c in service.channels.all())
+    channels = tuple(Channel(c.kind, c.display or c.value, c.sms_keyword, c.label) for c in service.channels.all())
     schedule = next((s for s in service.schedules.all() if s.channel_id is None), None)
     hours = describe(weekly_hours_from_schedule(schedule), language) if schedule else ""
     return Listing(

@@ -14,6 +14,7 @@ from sms.replies import (
     how_to_reach,
     notice_reply,
     search_reply,
+    short_name,
 )
 
 KIDS_LINE = Listing(
@@ -30,6 +31,14 @@ def test_a_result_shows_its_name_and_the_number_or_keyword_to_use():
     assert how_to_reach(KIDS_LINE, "en") == "1-306-555-0100 or text CONNECT to 306-555-0101"
     assert how_to_reach(KIDS_LINE, "fr") == "1-306-555-0100 ou texto CONNECT au 306-555-0101"
     assert how_to_reach(KIDS_LINE, "es") == "1-306-555-0100 o envía CONNECT al 306-555-0101"
+
+
+def test_a_long_name_loses_its_bracketed_asides_before_its_words():
+    name = "Fictional Provincial Exploitation Unit (Example Org) - North office"
+    assert short_name(name) == "Fictional Provincial Exploitation Unit - North office"
+    assert short_name("Fictional Centre (Example Org)") == "Fictional Centre (Example Org)"
+    assert short_name("Fictional " * 20).endswith("...")
+    assert len(short_name("Fictional " * 20)) <= 60
 
 
 def test_a_listing_without_phone_shows_its_website():
@@ -154,6 +163,11 @@ def test_details_show_every_channel_the_hours_and_the_description():
         "Text CONNECT to 306-555-0101",
     ]
     assert "Counselling for young people" in text
+
+
+def test_details_say_what_a_labelled_line_is_for():
+    listing = Listing("Fictional Police", (Channel("phone", "306-555-0150", label="non-emergency"),))
+    assert "Llama: 306-555-0150 (non-emergency)" in detail_reply("es", 1, listing)
 
 
 def test_a_long_description_is_cut_at_a_word_within_the_budget():

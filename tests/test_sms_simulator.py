@@ -114,3 +114,14 @@ def test_purge_deletes_expired_conversations_and_old_delivery_statuses(listings)
     assert list(Conversation.objects.values_list("sender_hash", flat=True)) == ["b" * 64]
     assert list(DeliveryStatus.objects.values_list("message_sid_hash", flat=True)) == ["d" * 64]
     assert "Deleted 1 expired conversation(s) and 1 old delivery status(es)." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_admins_can_read_but_not_edit_the_daily_statistics(admin_client, listings):
+    send(admin_client, "HELP S4P 3Y2")
+    stat = DailyStat.objects.get()
+    assert admin_client.get("/admin/sms/dailystat/").status_code == 200
+    assert admin_client.get(f"/admin/sms/dailystat/{stat.pk}/change/").status_code == 200
+    assert admin_client.post(f"/admin/sms/dailystat/{stat.pk}/change/", {"count": 99}).status_code == 403
+    assert admin_client.get("/admin/sms/dailystat/add/").status_code == 403
+    assert DailyStat.objects.get().count == 1

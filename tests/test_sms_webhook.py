@@ -110,6 +110,7 @@ def build_listings() -> None:
             point=(50.45, -104.61),
             phone=f"+1306555010{n}",
         )
+    builders.service("Fictional Regina Office Without Contacts", kind="police", country="CA", point=(50.448, -104.606))
     builders.service(
         "Fictional Montreal Centre",
         kind="support_agency",
@@ -267,6 +268,13 @@ def test_help_with_a_postcode_is_a_search_with_nearby_help_first(client, listing
 
 
 @pytest.mark.django_db
+def test_a_listing_with_no_way_to_reach_it_is_left_out(client, listings):
+    send(client, "HELP S4P 3Y2")
+    no_contact = Service.objects.get(name="Fictional Regina Office Without Contacts")
+    assert no_contact.id not in Conversation.objects.get().result_ids
+
+
+@pytest.mark.django_db
 def test_a_postcode_in_a_sentence_is_found(client, listings):
     reply = send(client, "help me pls my postcode is s4p3y2")
     assert reply.startswith("1. Fictional Regina")
@@ -348,7 +356,10 @@ def test_it_answers_in_spanish_for_ayuda(client, listings):
 @pytest.mark.django_db
 def test_a_language_word_switches_the_language(client, listings):
     send(client, "HELP S4P 3Y2")
-    assert send(client, "ESPAÑOL").startswith("De acuerdo, en español.")
+    assert send(client, "ESPAÑOL").splitlines()[:2] == [
+        "De acuerdo, en español.",
+        "Responde un numero para detalles, MAS para ver mas.",
+    ]
     assert send(client, "1").startswith("1. ")
     assert Conversation.objects.get().language == "es"
 
