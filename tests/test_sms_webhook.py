@@ -6,13 +6,18 @@ from xml.etree import ElementTree
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from directory.models import ContactChannel, PostcodeArea, Service, Topic
 from sms import service as sms_service
 from sms.encoding import MAX_SEGMENTS, segment_count
 from sms.models import Conversation, DailyStat, DeliveryStatus, OptOut
+from sms.replies import LANGUAGES
 from tests import builders
 
 TEXTER = "+13065550123"
@@ -526,3 +531,22 @@ def test_a_failing_search_still_gets_a_useful_reply(client, listings, monkeypatc
     assert "Text HELP + your postcode" in reply
     assert "Emergency: 911" in reply
     assert "RuntimeError" not in reply
+
+
+@pytest.mark.django_db
+@hypothesis_settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.text(max_size=300) | st.sampled_from(["HELP S4P 3Y2", "AIDE H2X", "AYUDA 10001", "MORE", "2", "STOP"]),
+    sender=st.sampled_from([TEXTER, NEW_YORKER, "+447700900123", "+33612345678", "+919812345678", "", "junk"]),
+)
+def test_any_message_from_anyone_gets_a_reply_within_budget_in_a_supported_language(client, listings, body, sender):
+    # Each example starts as a texter who has not opted out nor hit the rate limit.
+    OptOut.objects.all().delete()
+    cache.clear()
+    response = post_signed(client, "/sms/inbound/", inbound_params(body, sender))
+    assert response.status_code == 200
+    reply = messages_in(response)[0]
+    assert reply.strip()
+    assert segment_count(reply) <= MAX_SEGMENTS
+    language = Conversation.objects.filter(expires_at__gt=timezone.now()).values_list("language", flat=True)
+    assert set(language) <= set(LANGUAGES)
