@@ -42,6 +42,8 @@ WARMUP_SECONDS = 2
 DEFAULT_RUNS = 3
 DEFAULT_CONNECTIONS = 8
 SEED = 1
+# A 1-minute load average above this at the start means something else competes for the CPUs.
+BUSY_LOAD = 1.0
 GET_REQUESTS_PER_FILE = 20_000
 # An SMS request file holds this many times what the bare WSGI app managed, so no MessageSid repeats.
 SMS_HEADROOM = 1.5
@@ -227,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not sorted(POSTCODES_DIR.glob("*.csv")):
         print(f"No postcode tables in {POSTCODES_DIR}: the generator clusters listings around them.", file=sys.stderr)
         return 2
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        print(f"The machine is busy (load average {load:.1f}): expect noisy numbers.", flush=True)
     wrk = ensure_wrk()
     atlas = build_atlas(read_centroids(POSTCODES_DIR))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -239,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cache": "Redis" if env.get("REDIS_URL") else "local memory",
         "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}",
+        "load average at start": f"{load:.2f}",
         "server": f"gunicorn, {WORKERS} sync workers, DEBUG=0",
         "load": f"wrk, {args.connections} connections, {args.runs} x {args.duration} s per cell after a warm-up",
         "RSS": "the larger of the workers' VmRSS, highest seen after any run of the workload",

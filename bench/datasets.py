@@ -1,7 +1,8 @@
 """Benchmark databases: one SQLite file per size under bench/data/, reused while still valid.
 
 A file is reused when its marker records the same generator version, size and seed, and none of the
-migrations or fixtures it was built from has changed since; new migrations are simply applied. With
+migrations or postcode tables it was built from has changed since; new migrations and changed seed
+listings are applied to it in place. With
 ``DATABASE_URL`` set the listings go into that PostgreSQL database instead, rebuilt for every size.
 """
 
@@ -22,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "bench" / "data"
 FINGERPRINTED = ("directory/migrations/*.py", "sms/migrations/*.py", "fixtures/**/*.csv", "fixtures/**/*.json")
 LOAD_TIMEOUT_SECONDS = 3 * 3600
-MIGRATE_TIMEOUT_SECONDS = 600
+REFRESH_TIMEOUT_SECONDS = 600
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$")
 
@@ -55,7 +56,11 @@ def fingerprint(base_dir: Path = BASE_DIR) -> dict[str, str]:
 
 
 def reuse_decision(marker: Mapping[str, object] | None, size: Size, seed: int, current: Mapping[str, str]) -> str:
-    """Return "reuse", "migrate" (reuse after applying new migrations) or "rebuild"."""
+    """Return "reuse", "refresh" (apply new migrations, reload the project's seed data) or "rebuild".
+
+    The synthetic rows depend on the schema and the postcode tables, so an edited migration or any
+    postcode change rebuilds; new migrations and changed seed listings or topics only refresh.
+    """
     if (
         marker is None
         or marker.get("generator_version") != GENERATOR_VERSION
@@ -64,12 +69,14 @@ def reuse_decision(marker: Mapping[str, object] | None, size: Size, seed: int, c
     ):
         return "rebuild"
     recorded = marker.get("fingerprint")
-    if not isinstance(recorded, dict) or any(current.get(path) != digest for path, digest in recorded.items()):
+    if not isinstance(recorded, dict):
         return "rebuild"
-    added = [path for path in current if path not in recorded]
-    if any("/migrations/" not in path for path in added):
+    changed = {path for path in recorded.keys() | current.keys() if recorded.get(path) != current.get(path)}
+    if any(path.startswith("fixtures/postcodes/") for path in changed):
         return "rebuild"
-    return "migrate" if added else "reuse"
+    if any("/migrations/" in path and path in recorded for path in changed):
+        return "rebuild"
+    return "refresh" if changed else "reuse"
 
 
 def sqlite_path(size: Size) -> Path:
@@ -105,9 +112,9 @@ def prepare_sqlite(size: Size, seed: int, env: Mapping[str, str], report: Callab
     if decision == "reuse":
         report(f"reusing {database.relative_to(BASE_DIR)}")
         return database_env
-    if decision == "migrate":
-        report(f"reusing {database.relative_to(BASE_DIR)} after applying new migrations")
-        _loader(["--migrate-only"], database_env, MIGRATE_TIMEOUT_SECONDS)
+    if decision == "refresh":
+        report(f"reusing {database.relative_to(BASE_DIR)} after applying new migrations and seed data")
+        _loader(["--refresh"], database_env, REFRESH_TIMEOUT_SECONDS)
         _write_marker(database, size, seed, current)
         return database_env
     report(f"building {database.relative_to(BASE_DIR)} ({size.services:,} services)")

@@ -258,10 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--anchor", type=datetime.fromisoformat, help="aware ISO 8601 time verification dates count back from"
     )
     parser.add_argument("--truncate", action="store_true", help="empty the project's tables first")
-    parser.add_argument("--migrate-only", action="store_true", help="only apply new migrations")
+    parser.add_argument("--refresh", action="store_true", help="only apply new migrations and reload the seed data")
     args = parser.parse_args(argv)
-    if not args.migrate_only and (args.services is None or args.seed is None or args.anchor is None):
-        parser.error("--services, --seed and --anchor are required unless --migrate-only")
+    if not args.refresh and (args.services is None or args.seed is None or args.anchor is None):
+        parser.error("--services, --seed and --anchor are required unless --refresh")
     if args.anchor is not None and args.anchor.tzinfo is None:
         parser.error("--anchor needs a time zone offset")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -269,8 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from django.core.management import call_command
 
     django.setup()
-    if args.migrate_only:
+    if args.refresh:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("load_seed", stdout=io.StringIO())
         return 0
     seed(args.services, args.seed, args.anchor, truncate=args.truncate, report=lambda line: print(line, flush=True))
     return 0

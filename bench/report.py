@@ -75,7 +75,7 @@ def summarize(
 
 
 def _ratio(value: float, reference: float | None) -> float | None:
-    return round(value / reference, 3) if reference else None
+    return round(value / reference, 5) if reference else None
 
 
 def check_targets(cells: Sequence[Cell]) -> list[Check]:
@@ -114,7 +114,9 @@ def check_targets(cells: Sequence[Cell]) -> list[Check]:
 
 
 def _format_ratio(ratio: float | None) -> str:
-    return "n/a" if ratio is None else f"{ratio:.2f}x"
+    if ratio is None:
+        return "n/a"
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.4f}x"
 
 
 def _format_errors(cell: Cell) -> str:
