@@ -217,10 +217,9 @@ def seed(services: int, seed_value: int, anchor: datetime, *, truncate: bool, re
     from directory.geocoding import subdivision_for
 
     started = time.monotonic()
-    if truncate:
-        call_command("migrate", interactive=False, verbosity=0)
-        truncate_listings(connection)
     call_command("migrate", interactive=False, verbosity=0)
+    if truncate:
+        truncate_listings(connection)
     call_command("load_seed", stdout=io.StringIO())
     report(f"  project seed data loaded ({time.monotonic() - started:.0f} s)")
     topic_ids, language_ids = ensure_topics_and_languages()
@@ -244,7 +243,7 @@ def seed(services: int, seed_value: int, anchor: datetime, *, truncate: bool, re
         elapsed = time.monotonic() - generating
         if elapsed - last_report >= 5 or made == services:
             last_report = elapsed
-            report(f"  seeded {made:,} / {services:,} services ({elapsed:.0f} s, {made / elapsed:,.0f}/s)")
+            report(f"  seeded {made:,} / {services:,} services ({elapsed:.0f} s, {made / max(elapsed, 1e-6):,.0f}/s)")
     reset_sequences(connection, plans)
     analyze(connection)
     report(f"  database ready in {time.monotonic() - started:.0f} s")
