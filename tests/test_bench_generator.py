@@ -1,12 +1,12 @@
 """The benchmark's synthetic listings: reproducible, valid for the model, and never a real phone number."""
 
-import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from geopy.distance import great_circle
 
 from bench.generator import LANGUAGE_CODES, TABLES, TOPIC_SLUGS, Atlas, build_atlas, generate, read_centroids
 from bench.loader import ensure_topics_and_languages, table_plans, write_batch
@@ -26,6 +26,7 @@ ANCHOR = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 FAKE_TOPIC_IDS = {slug: number for number, slug in enumerate(TOPIC_SLUGS, start=1)}
 FAKE_LANGUAGE_IDS = {code: number for number, code in enumerate(LANGUAGE_CODES, start=1)}
 # NANP 555-0100…0199, Ofcom's 07700 900xxx drama range, ACMA's 0491 570 xxx numbers.
+SYDNEY = (-33.87, 151.21)
 FICTIONAL_NUMBER = re.compile(r"\+1[2-9][0-9]{2}55501[0-9]{2}|\+447700900[0-9]{3}|\+61491570[0-9]{3}")
 
 
@@ -83,18 +84,26 @@ def test_every_phone_number_comes_from_a_range_reserved_for_fiction(atlas):
 def test_locations_sit_near_a_real_postcode_centroid_of_their_country(atlas):
     centroids = {(c.country, c.postcode): c for cs in atlas.centroids.values() for c in cs}
     columns = TABLES["location"]
-    for row in all_rows(rows(atlas, seed=11, services=1000), "location"):
-        country, postcode = row[columns.index("country")], row[columns.index("postcode")]
-        centroid = centroids[(country, postcode)]
-        lat, lon = row[columns.index("latitude")], row[columns.index("longitude")]
-        km = (
-            math.dist(
-                (lat, lon * math.cos(math.radians(lat))),
-                (centroid.latitude, centroid.longitude * math.cos(math.radians(lat))),
-            )
-            * 111.2
-        )
-        assert km < 20, (country, postcode, km)
+    locations = all_rows(rows(atlas, seed=11, services=1000), "location")
+
+    assert locations
+    for row in locations:
+        centroid = centroids[(row[columns.index("country")], row[columns.index("postcode")])]
+        point = (row[columns.index("latitude")], row[columns.index("longitude")])
+        assert great_circle(point, (centroid.latitude, centroid.longitude)).km < 20
+
+
+def test_listings_crowd_into_cities_as_people_do(atlas):
+    columns = TABLES["location"]
+    australian = [
+        (row[columns.index("latitude")], row[columns.index("longitude")])
+        for row in all_rows(rows(atlas, seed=2, services=5000), "location")
+        if row[columns.index("country")] == "AU"
+    ]
+    near_sydney = [point for point in australian if great_circle(point, SYDNEY).km < 60]
+
+    # 17% of Australian postcodes lie within 60 km of Sydney; denser cells weigh more, so listings crowd further.
+    assert 0.25 < len(near_sydney) / len(australian) < 0.45
 
 
 @pytest.mark.django_db
