@@ -17,9 +17,13 @@ from pathlib import Path
 from bench.datasets import BASE_DIR, Size, may_truncate, parse_size, postgres_name, prepare_postgres, prepare_sqlite
 from bench.generator import Atlas, build_atlas, read_centroids
 from bench.report import Cell, check_targets, markdown_checks, markdown_table, summarize, write_results
-from bench.server import WORKERS, Server, max_worker_rss_mb, running
+from bench.server import WORKERS, max_worker_rss_mb, running
 from bench.workloads import (
+    HEALTHZ,
     HELLO,
+    NEAREST,
+    SERVICES,
+    SMS,
     WORKLOADS,
     Workload,
     nearest_lines,
@@ -50,6 +54,8 @@ SMS_HEADROOM = 1.5
 SMS_REQUESTS_MIN = 5_000
 SMS_REQUESTS_MAX = 500_000
 
+# Each app gunicorn serves, with the path that must answer 200 before a run starts.
+APPS = {"hello": ("bench.hello_wsgi:application", "/"), "project": ("config.wsgi:application", "/healthz/")}
 AUTH_TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a throwaway token for the local server
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "REDIS_URL")
 
@@ -110,95 +116,89 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def request_file(
-    workload: Workload,
-    directory: Path,
-    rng: random.Random,
-    atlas: Atlas,
-    *,
-    port: int,
-    sms_count: int,
-    keywords: Sequence[str],
-) -> Path:
-    path = directory / f"{workload.name}-{secrets.token_hex(4)}.txt"
-    if workload.name == "hello":
-        return write_lines(path, ["GET\t/\t\t"])
-    if workload.name == "healthz":
-        return write_lines(path, ["GET\t/healthz/\t\t"])
-    if workload.name == "nearest":
-        return write_lines(path, nearest_lines(rng, atlas, GET_REQUESTS_PER_FILE))
-    if workload.name == "services":
-        return write_lines(path, services_lines(rng, atlas, GET_REQUESTS_PER_FILE))
-    lines = sms_lines(
-        rng, atlas, sms_count, port=port, auth_token=AUTH_TOKEN, keywords=keywords, sid_prefix=secrets.randbits(32)
-    )
-    return write_lines(path, lines)
+class RequestFiles:
+    """The request files for one size: each GET file made once, a fresh SMS file (new MessageSids) per run."""
+
+    def __init__(self, directory: Path, rng: random.Random, atlas: Atlas, keywords: Sequence[str]) -> None:
+        self.directory = directory
+        self.rng = rng
+        self.atlas = atlas
+        self.keywords = keywords
+        self.reused: dict[str, Path] = {}
+        self.last_sms: Path | None = None
+        # The bare WSGI app's best rate bounds what any SMS run can send.
+        self.best_reference = 0.0
+
+    def note(self, workload: Workload, result: WrkResult) -> None:
+        if workload is HELLO:
+            self.best_reference = max(self.best_reference, result.requests_per_second)
+
+    def for_run(self, workload: Workload, port: int, seconds: int) -> Path:
+        if workload is not SMS:
+            if workload.name not in self.reused:
+                self.reused[workload.name] = write_lines(self._path(workload), self._get_lines(workload))
+            return self.reused[workload.name]
+        if self.last_sms is not None:
+            self.last_sms.unlink()
+        wanted = math.ceil(self.best_reference * seconds * SMS_HEADROOM)
+        lines = sms_lines(
+            self.rng,
+            self.atlas,
+            min(SMS_REQUESTS_MAX, max(SMS_REQUESTS_MIN, wanted)),
+            port=port,
+            auth_token=AUTH_TOKEN,
+            keywords=self.keywords,
+            sid_prefix=secrets.randbits(32),
+        )
+        self.last_sms = write_lines(self._path(workload), lines)
+        return self.last_sms
+
+    def _path(self, workload: Workload) -> Path:
+        return self.directory / f"{workload.name}-{secrets.token_hex(4)}.txt"
+
+    def _get_lines(self, workload: Workload) -> list[str]:
+        if workload is NEAREST:
+            return nearest_lines(self.rng, self.atlas, GET_REQUESTS_PER_FILE)
+        if workload is SERVICES:
+            return services_lines(self.rng, self.atlas, GET_REQUESTS_PER_FILE)
+        return ["GET\t/healthz/\t\t" if workload is HEALTHZ else "GET\t/\t\t"]
 
 
 def bench_size(
     size: Size, env: Mapping[str, str], args: argparse.Namespace, atlas: Atlas, wrk: str, logs: Path
 ) -> list[Cell]:
     """Serve the size's database and the bare WSGI app side by side; run every workload, warm-up first."""
-    keywords = sms_keywords(TOPICS_FILE)
-    rng = random.Random(f"{SEED}-{size.label}")
     results: dict[str, list[WrkResult]] = {workload.name: [] for workload in args.workloads}
     rss: dict[str, float] = {}
-    best_reference = 0.0
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-requests-")))
-        servers: dict[str, Server] = {
-            "hello": stack.enter_context(
-                running(
-                    "bench.hello_wsgi:application",
-                    env=env,
-                    cwd=BASE_DIR,
-                    log=logs / f"{size.label}-hello.log",
-                    ready_path="/",
-                )
-            ),
-            "project": stack.enter_context(
-                running(
-                    "config.wsgi:application",
-                    env=env,
-                    cwd=BASE_DIR,
-                    log=logs / f"{size.label}-project.log",
-                    ready_path="/healthz/",
-                )
-            ),
+        files = RequestFiles(scratch, random.Random(f"{SEED}-{size.label}"), atlas, sms_keywords(TOPICS_FILE))
+        servers = {
+            app: stack.enter_context(
+                running(wsgi, env=env, cwd=BASE_DIR, log=logs / f"{size.label}-{app}.log", ready_path=ready_path)
+            )
+            for app, (wsgi, ready_path) in APPS.items()
         }
-        get_files: dict[str, Path] = {}
         for run in range(args.runs + 1):
             seconds = min(WARMUP_SECONDS, args.duration) if run == 0 else args.duration
             for workload in args.workloads:
                 server = servers[workload.app]
-                if workload.name == "sms":
-                    count = min(
-                        SMS_REQUESTS_MAX, max(SMS_REQUESTS_MIN, math.ceil(best_reference * seconds * SMS_HEADROOM))
-                    )
-                    pool = request_file(
-                        workload, scratch, rng, atlas, port=server.port, sms_count=count, keywords=keywords
-                    )
-                else:
-                    if workload.name not in get_files:
-                        get_files[workload.name] = request_file(
-                            workload, scratch, rng, atlas, port=server.port, sms_count=0, keywords=keywords
-                        )
-                    pool = get_files[workload.name]
+                pool = files.for_run(workload, server.port, seconds)
                 result = run_wrk(wrk, server.port, pool, seconds=seconds, connections=args.connections)
-                if workload.name == "sms":
-                    pool.unlink()
-                if workload is HELLO:
-                    best_reference = max(best_reference, result.requests_per_second)
+                files.note(workload, result)
                 label = "warm-up" if run == 0 else f"run {run}/{args.runs}"
-                print(
-                    f"  {size.label} {label} {workload.name:<9} {result.requests_per_second:>8,.0f} req/s  "
-                    f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}",
-                    flush=True,
-                )
+                print(f"  {size.label} {label} {_line(workload, result)}", flush=True)
                 if run > 0:
                     results[workload.name].append(result)
                     rss[workload.name] = max(rss.get(workload.name, 0.0), max_worker_rss_mb(server))
     return summarize(size.label, size.services, results, rss)
+
+
+def _line(workload: Workload, result: WrkResult) -> str:
+    return (
+        f"{workload.name:<9} {result.requests_per_second:>8,.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}"
+    )
 
 
 def git_commit() -> str:
