@@ -61,7 +61,11 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "REDIS_URL")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        epilog="workloads: " + "; ".join(f"{w.name}: {w.request}" for w in WORKLOADS.values()),
+    )
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, {QUICK_SECONDS} s per run")
     parser.add_argument("--sizes", help=f"comma-separated, e.g. 10k,100k,1m or 200 (default {DEFAULT_SIZES})")
     parser.add_argument("--duration", type=int, help=f"seconds per run (default {DEFAULT_SECONDS})")
