@@ -45,7 +45,10 @@ class TablePlan:
         self.extra = [
             field
             for field in model._meta.concrete_fields
-            if field.name not in given and not field.primary_key and not field.has_db_default()
+            if field.name not in given
+            and not field.primary_key
+            and not field.has_db_default()
+            and not getattr(field, "generated", False)
         ]
         self.extra_values = tuple(field.get_db_prep_value(field.get_default(), connection) for field in self.extra)
         self.table = model._meta.db_table

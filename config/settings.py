@@ -158,6 +158,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' preload list is a one-way commitment for the whole domain, made by the
+        # operator with SECURE_HSTS_PRELOAD=1, not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # SMS gateway
@@ -166,6 +170,9 @@ SMS_STATE_TTL_HOURS = env_int("SMS_STATE_TTL_HOURS", 4, minimum=1)
 SMS_RATE_LIMIT = env_int("SMS_RATE_LIMIT", 10, minimum=1)
 SMS_RATE_WINDOW_SECONDS = env_int("SMS_RATE_WINDOW_SECONDS", 600, minimum=1)
 SMS_DELIVERY_STATUS_DAYS = env_int("SMS_DELIVERY_STATUS_DAYS", 30, minimum=1)
+
+# How long the area candidates of a search (which depend on the region, not the point) are reused.
+SEARCH_CACHE_SECONDS = env_int("SEARCH_CACHE_SECONDS", 120, minimum=0)
 
 # Online geocoding is off by default; postcodes resolve from the offline table.
 GEOCODER_ONLINE = env_bool("GEOCODER_ONLINE", default=False)

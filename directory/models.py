@@ -4,6 +4,9 @@ Vocabulary follows Open Referral HSDS 3.0 where it fits (organization, service, 
 schedule, service area). Invariants live in database constraints, not in ``save()``.
 """
 
+import math
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -72,7 +75,49 @@ class GeocodePrecision(models.TextChoices):
 
 
 LATITUDE_RANGE = Q(latitude__gte=-90) & Q(latitude__lte=90)
+
+# Points are indexed by (latitude band, longitude): a search seeks each 0.1-degree band (about 11 km)
+# across the box it needs and reads a longitude range in each, instead of a whole band of the globe.
+LATITUDE_BANDS_PER_DEGREE = 10
+LATITUDE_BAND_OFFSET = 90 * LATITUDE_BANDS_PER_DEGREE
+
+
+class LatitudeBand(models.Func):
+    """floor(latitude * 10) + 900, the same on SQLite and PostgreSQL (so it can be a generated column)."""
+
+    output_field = models.IntegerField()
+
+    def __init__(self, expression: Any) -> None:
+        super().__init__(expression)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Casting a non-negative REAL truncates, which is floor.
+        template = f"CAST(%(expressions)s * {LATITUDE_BANDS_PER_DEGREE} + {LATITUDE_BAND_OFFSET} AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = f"(FLOOR(%(expressions)s * {LATITUDE_BANDS_PER_DEGREE})::integer + {LATITUDE_BAND_OFFSET})"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def latitude_band(latitude: float) -> int:
+    return math.floor(latitude * LATITUDE_BANDS_PER_DEGREE) + LATITUDE_BAND_OFFSET
+
+
+def _band_field() -> models.GeneratedField:
+    return models.GeneratedField(
+        expression=LatitudeBand("latitude"), output_field=models.IntegerField(null=True), db_persist=True
+    )
+
+
 LONGITUDE_RANGE = Q(longitude__gte=-180) & Q(longitude__lte=180)
+
+
+def translated(translations: object, field: str, language: str, fallback: str) -> str:
+    """Pick ``field`` in ``language`` from a translations mapping, else ``fallback``."""
+    entry = translations.get(language) if isinstance(translations, dict) else None
+    value = entry.get(field) if isinstance(entry, dict) else None
+    return str(value) if value else fallback
 
 
 class Topic(models.Model):
@@ -184,9 +229,7 @@ class Service(models.Model):
 
     def localized(self, field: str, language: str) -> str:
         """Return ``name`` or ``description`` in ``language``, falling back to the base text."""
-        translated = self.translations.get(language, {}) if isinstance(self.translations, dict) else {}
-        value = translated.get(field) if isinstance(translated, dict) else None
-        return str(value) if value else str(getattr(self, field))
+        return translated(self.translations, field, language, str(getattr(self, field)))
 
 
 class ContactChannel(models.Model):
@@ -270,12 +313,13 @@ class Coverage(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     radius_km = models.FloatField(null=True, blank=True)
+    latitude_band = _band_field()
 
     class Meta:
         indexes = [
             models.Index(fields=["country", "scope"], name="coverage_country_scope"),
             models.Index(fields=["subdivision"], name="coverage_subdivision"),
-            models.Index(fields=["scope", "latitude", "longitude"], name="coverage_scope_point"),
+            models.Index(fields=["latitude_band", "longitude"], name="coverage_band_longitude"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -315,9 +359,10 @@ class Location(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     precision = models.CharField(max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE)
+    latitude_band = _band_field()
 
     class Meta:
-        indexes = [models.Index(fields=["latitude", "longitude"], name="location_lat_lon")]
+        indexes = [models.Index(fields=["latitude_band", "longitude"], name="location_band_longitude")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)

@@ -14,29 +14,36 @@ unverified, stale), then name and id so equal scores are always ordered the same
 line is always part of the answer when the country has one.
 """
 
+import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 from geopy.distance import geodesic
 
 from directory.emergency import emergency_number
-from directory.hours import is_open, weekly_hours_from_schedule
+from directory.hours import Interval, WeeklyHours, is_open, weekly_hours_from_schedule
 from directory.models import (
     ChannelKind,
+    ContactChannel,
     Coverage,
     CoverageScope,
     Location,
+    OpeningInterval,
     Schedule,
     Service,
     ServiceKind,
     ServiceStatus,
     Topic,
     VerificationState,
+    latitude_band,
+    translated,
 )
 from directory.regions import region_name
 
@@ -154,16 +161,19 @@ def find_help(query: HelpQuery, *, now: datetime | None = None) -> HelpAnswer:
     if national_line is not None and national_line not in candidates:
         candidates[national_line] = _Candidate(national_line, TIER_NATIONAL, topic_backfill=topic_id is not None)
 
-    services = _load(candidates.keys())
-    results = _rank(query, language, now, candidates, services)
+    ranked = _rank(query, language, now, candidates)
     if query.open_now:
-        results = [result for result in results if result.open_now is not False]
-    chosen = results[:limit]
-    if national_line is not None and all(result.service_id != national_line for result in chosen):
-        line = next((result for result in results if result.service_id == national_line), None)
+        ranked = [entry for entry in ranked if entry[2] is not False]
+    chosen = ranked[:limit]
+    if national_line is not None and all(entry[0].service_id != national_line for entry in chosen):
+        line = next((entry for entry in ranked if entry[0].service_id == national_line), None)
         if line is not None:
             chosen = [*chosen[: limit - 1], line]
-    return HelpAnswer(country=query.country, emergency_number=emergency_number(query.country), results=tuple(chosen))
+    return HelpAnswer(
+        country=query.country,
+        emergency_number=emergency_number(query.country),
+        results=_results(chosen, query, language),
+    )
 
 
 def _topic_id(slug: str) -> int | None:
@@ -182,7 +192,7 @@ def _service_filter(query: HelpQuery, topic_id: int | None, now: datetime, prefi
         condition &= Q(**{f"{prefix}verification_state": VerificationState.VERIFIED})
         condition &= Q(**{f"{prefix}review_due__isnull": True}) | Q(**{f"{prefix}review_due__gte": now})
     if topic_id is not None:
-        service_ref = OuterRef(f"{prefix}pk") if prefix else OuterRef("pk")
+        service_ref = OuterRef("service_id") if prefix else OuterRef("pk")
         condition &= Q(Exists(Service.topics.through.objects.filter(service_id=service_ref, topic_id=topic_id)))
     return condition
 
@@ -199,13 +209,15 @@ def verification_rank(now: datetime, prefix: str = "") -> Case:
     )
 
 
-def _language_rank(language: str) -> Case:
-    speaks = Exists(Service.languages.through.objects.filter(service_id=OuterRef("pk"), language__code=language))
+def _language_rank(language: str, service_ref: str = "pk") -> Case:
+    speaks = Exists(Service.languages.through.objects.filter(service_id=OuterRef(service_ref), language__code=language))
     return Case(When(speaks, then=0), default=1, output_field=IntegerField())
 
 
 def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -> dict[int, _Candidate]:
-    per_source = max(3 * limit, 30)
+    # Specificity and distance dominate the ranking, so a few more than asked per source suffice;
+    # area tiers get more because open-now (known only here) reorders within a tier.
+    per_source = limit + 5
     candidates: dict[int, _Candidate] = {}
 
     def add(service_id: int, tier: int, distance: float | None = None) -> None:
@@ -223,38 +235,65 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
         for service_id, lat, lon in nearest_points(radius, point, COVERAGE_RINGS_KM, per_source, "radius_km"):
             add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
 
-    area_scopes = {
-        TIER_WORLDWIDE: Q(scope=CoverageScope.WORLDWIDE),
-        TIER_NATIONAL: Q(scope=CoverageScope.COUNTRY, country=query.country.upper()),
-    }
-    if query.subdivision:
-        area_scopes[TIER_SUBDIVISION] = Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())
-    covers = {tier: Exists(Coverage.objects.filter(q, service_id=OuterRef("pk"))) for tier, q in area_scopes.items()}
-    # The most specific area wins; SQL orders like the final ranking, open-now aside (computed in Python).
-    tier = Case(*(When(covers[t], then=t) for t in sorted(covers)), default=None, output_field=IntegerField())
-    area = (
-        Service.objects.filter(_service_filter(query, topic_id, now, ""))
-        .annotate(tier=tier, vrank=verification_rank(now), lrank=_language_rank(query.language))
-        .filter(tier__isnull=False)
-        .order_by("tier", "lrank", "vrank", "id")
-    )
-    for service_id, service_tier in area.values_list("id", "tier")[: 3 * per_source]:
+    for service_id, service_tier in _area_candidates(query, topic_id, now, 3 * limit + 10):
         add(service_id, service_tier)
     return candidates
+
+
+def _cache_key(kind: str, query: HelpQuery, *extra: object) -> str:
+    parts = (query.country, query.subdivision, query.language, query.kinds, query.age, query.verified_only, *extra)
+    return f"help:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _area_candidates(query: HelpQuery, topic_id: int | None, now: datetime, wanted: int) -> list[tuple[int, int]]:
+    """(service id, tier) of the services covering the query's subdivision, country or the world.
+
+    Cached briefly: this depends on the area, not the point, and is the costliest query in a crowded
+    province. Listings are re-checked when loaded, so an archived or changed one never shows; a new
+    one joins within ``SEARCH_CACHE_SECONDS``.
+    """
+    key = _cache_key("area", query, topic_id, wanted)
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    scopes = Q(scope=CoverageScope.WORLDWIDE) | Q(scope=CoverageScope.COUNTRY, country=query.country.upper())
+    if query.subdivision:
+        scopes |= Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())
+    tier = Case(
+        When(scope=CoverageScope.SUBDIVISION, then=TIER_SUBDIVISION),
+        When(scope=CoverageScope.COUNTRY, then=TIER_NATIONAL),
+        default=TIER_WORLDWIDE,
+        output_field=IntegerField(),
+    )
+    # Driven from the coverage indexes; SQL orders like the final ranking, open-now aside.
+    area = (
+        Coverage.objects.filter(scopes, _service_filter(query, topic_id, now, "service__"))
+        .annotate(
+            tier=tier,
+            vrank=verification_rank(now, "service__"),
+            lrank=_language_rank(query.language, "service_id"),
+        )
+        .order_by("tier", "lrank", "vrank", "service_id")
+    )
+    found = list(area.values_list("service_id", "tier")[:wanted])
+    cache.set(key, found, settings.SEARCH_CACHE_SECONDS)
+    return found
 
 
 def within_radius(rows: QuerySet[Any], point: tuple[float, float], radius_km: float) -> QuerySet[Any]:
     """Rows with latitude/longitude within ``radius_km`` of ``point``, annotated with ``d2`` (km squared).
 
-    A bounding box on the indexed columns does the heavy lifting; the equirectangular distance in SQL is
-    within 0.5% of the geodesic one at these ranges.
+    The indexed (latitude band, longitude) pairs do the heavy lifting; the equirectangular distance
+    in SQL is within 0.5% of the geodesic one at these ranges.
     """
     lat0, lon0 = point
     km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
-    dlat, dlon = radius_km / KM_PER_DEGREE_LAT, radius_km / km_per_lon
+    dlat, dlon = radius_km / KM_PER_DEGREE_LAT, min(radius_km / km_per_lon, 180.0)
+    bands = range(latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1)
     return _with_d2(rows, point).filter(
-        latitude__range=(lat0 - dlat, lat0 + dlat),
+        latitude_band__in=list(bands),
         longitude__range=(lon0 - dlon, lon0 + dlon),
+        latitude__range=(lat0 - dlat, lat0 + dlat),
         d2__lte=radius_km * radius_km,
     )
 
@@ -292,39 +331,36 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _national_24_7_line(query: HelpQuery, now: datetime) -> int | None:
-    """Pick the country's best always-open national helpline, whatever the topic asked."""
+    """Pick the country's best always-open national helpline, whatever the topic asked (cached briefly)."""
+    key = _cache_key("line", query)
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached) or None
     lines = (
-        Service.objects.filter(
-            _service_filter(query, None, now, ""),
-            Exists(
-                Coverage.objects.filter(
-                    service_id=OuterRef("pk"), scope=CoverageScope.COUNTRY, country=query.country.upper()
-                )
-            ),
-            Exists(Schedule.objects.filter(service_id=OuterRef("pk"), always_open=True)),
-            kind=ServiceKind.HELPLINE,
+        Coverage.objects.filter(
+            _service_filter(query, None, now, "service__"),
+            Exists(Schedule.objects.filter(service_id=OuterRef("service_id"), always_open=True)),
+            scope=CoverageScope.COUNTRY,
+            country=query.country.upper(),
+            service__kind=ServiceKind.HELPLINE,
         )
-        .annotate(vrank=verification_rank(now), lrank=_language_rank(query.language))
-        .order_by("lrank", "vrank", "id")
+        .annotate(vrank=verification_rank(now, "service__"), lrank=_language_rank(query.language, "service_id"))
+        .order_by("lrank", "vrank", "service_id")
     )
-    return lines.values_list("id", flat=True).first()
+    found = lines.values_list("service_id", flat=True).first()
+    cache.set(key, found or 0, settings.SEARCH_CACHE_SECONDS)
+    return found
 
 
-def _load(service_ids: Any) -> dict[int, Service]:
-    services = Service.objects.filter(id__in=list(service_ids)).prefetch_related(
-        "channels", "topics", "languages", "schedules__intervals"
-    )
-    return {service.id: service for service in services}
+def effective_state(state: str, review_due: datetime | None, now: datetime) -> str:
+    """A verified listing whose review is overdue is stale."""
+    if state == VerificationState.VERIFIED and review_due is not None and review_due < now:
+        return VerificationState.STALE
+    return state
 
 
 def effective_verification(service: Service, now: datetime) -> str:
-    if (
-        service.verification_state == VerificationState.VERIFIED
-        and service.review_due is not None
-        and service.review_due < now
-    ):
-        return VerificationState.STALE
-    return service.verification_state
+    return effective_state(service.verification_state, service.review_due, now)
 
 
 _VERIFICATION_RANK = {
@@ -336,39 +372,91 @@ _VERIFICATION_RANK = {
 
 
 def service_open_now(service: Service, now: datetime) -> tuple[bool | None, bool]:
-    """Return (open now, always open) from prefetched schedules; (None, False) when hours are unknown."""
+    """Return (open now, always open) of a service with prefetched schedules."""
     schedules = list(service.schedules.all())
-    if not schedules:
-        return None, False
-    own = [schedule for schedule in schedules if schedule.channel_id is None]
-    relevant = own or schedules
-    states = [is_open(weekly_hours_from_schedule(schedule), now) for schedule in relevant]
-    always = any(schedule.always_open for schedule in relevant)
-    return any(states), always
+    own = [weekly_hours_from_schedule(s) for s in schedules if s.channel_id is None]
+    channels = [weekly_hours_from_schedule(s) for s in schedules if s.channel_id is not None]
+    return open_state(own, channels, now)
 
 
-def contacts_of(service: Service) -> tuple[Contact, ...]:
-    channels = sorted(
-        service.channels.all(),
-        key=lambda channel: (
-            not (channel.kind == ChannelKind.PHONE and channel.is_primary),
-            channel.position,
-            channel.id,
-        ),
-    )
-    return tuple(
-        Contact(
-            kind=channel.kind,
-            value=channel.value,
-            display=channel.display or channel.value,
-            sms_keyword=channel.sms_keyword,
-            label=channel.label,
+@dataclass
+class _Facts:
+    """What ranking needs to know of a candidate, read without building model instances."""
+
+    service_id: int
+    name: str
+    kind: str
+    verification_state: str
+    spoken: set[str] = field(default_factory=set)
+    own_hours: list[WeeklyHours] = field(default_factory=list)
+    channel_hours: list[WeeklyHours] = field(default_factory=list)
+
+
+def _facts(service_ids: list[int], query: HelpQuery, language: str, now: datetime) -> dict[int, _Facts]:
+    rows = Service.objects.filter(_service_filter(query, None, now, ""), id__in=service_ids)
+    facts = {
+        service_id: _Facts(
+            service_id=service_id,
+            name=translated(translations, "name", language, name),
+            kind=kind,
+            verification_state=effective_state(state, review_due, now),
         )
-        for channel in channels
-    )
+        for service_id, name, translations, kind, state, review_due in rows.values_list(
+            "id", "name", "translations", "kind", "verification_state", "review_due"
+        )
+    }
+    languages = Service.languages.through.objects.filter(service_id__in=facts)
+    for service_id, code in languages.values_list("service_id", "language__code"):
+        facts[service_id].spoken.add(code)
+    schedules = {
+        schedule_id: (service_id, channel_id, WeeklyHours(zone, always_open))
+        for schedule_id, service_id, channel_id, zone, always_open in Schedule.objects.filter(
+            service_id__in=facts
+        ).values_list("id", "service_id", "channel_id", "timezone", "always_open")
+    }
+    intervals: dict[int, list[Interval]] = {}
+    for schedule_id, weekday, opens, closes in OpeningInterval.objects.filter(
+        schedule_id__in=[schedule_id for schedule_id, entry in schedules.items() if not entry[2].always_open]
+    ).values_list("schedule_id", "weekday", "opens", "closes"):
+        intervals.setdefault(schedule_id, []).append(Interval(weekday, opens, closes))
+    for schedule_id, (service_id, channel_id, hours) in schedules.items():
+        hours = replace(hours, intervals=tuple(intervals.get(schedule_id, ())))
+        target = facts[service_id].own_hours if channel_id is None else facts[service_id].channel_hours
+        target.append(hours)
+    return facts
 
 
-def _reason(candidate: _Candidate, service: Service, language: str, always_open: bool, subdivision: str) -> str:
+def open_state(
+    own_hours: list[WeeklyHours], channel_hours: list[WeeklyHours], now: datetime
+) -> tuple[bool | None, bool]:
+    """Return (open now, always open): the service's own hours, else any channel's; (None, False) if unknown."""
+    relevant = own_hours or channel_hours
+    if not relevant:
+        return None, False
+    return any(is_open(hours, now) for hours in relevant), any(hours.always_open for hours in relevant)
+
+
+def _contacts(service_ids: list[int]) -> dict[int, tuple[Contact, ...]]:
+    channels = ContactChannel.objects.filter(service_id__in=service_ids).order_by("position", "id")
+    found: dict[int, list[tuple[tuple[Any, ...], Contact]]] = {}
+    for service_id, kind, value, display, keyword, label, primary, position, channel_id in channels.values_list(
+        "service_id", "kind", "value", "display", "sms_keyword", "label", "is_primary", "position", "id"
+    ):
+        key = (not (kind == ChannelKind.PHONE and primary), position, channel_id)
+        contact = Contact(kind=kind, value=value, display=display or value, sms_keyword=keyword, label=label)
+        found.setdefault(service_id, []).append((key, contact))
+    return {service_id: tuple(c for _, c in sorted(pairs)) for service_id, pairs in found.items()}
+
+
+def _topics(service_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    rows = Service.topics.through.objects.filter(service_id__in=service_ids).order_by("topic__position")
+    for service_id, slug in rows.values_list("service_id", "topic__slug"):
+        found.setdefault(service_id, []).append(slug)
+    return {service_id: tuple(slugs) for service_id, slugs in found.items()}
+
+
+def _reason(candidate: _Candidate, language: str, always_open: bool, subdivision: str) -> str:
     words = _REASONS[language]
     if candidate.tier == TIER_LOCAL and candidate.distance_km is not None:
         if candidate.distance_km < 1:
@@ -384,42 +472,46 @@ def _reason(candidate: _Candidate, service: Service, language: str, always_open:
 
 
 def _rank(
-    query: HelpQuery,
-    language: str,
-    now: datetime,
-    candidates: dict[int, _Candidate],
-    services: dict[int, Service],
-) -> list[HelpResult]:
-    keyed: list[tuple[tuple[Any, ...], HelpResult]] = []
-    for service_id, candidate in candidates.items():
-        service = services.get(service_id)
-        if service is None:
-            continue
-        open_now, always_open = service_open_now(service, now)
-        spoken = {lang.code for lang in service.languages.all()}
-        verification = effective_verification(service, now)
+    query: HelpQuery, language: str, now: datetime, candidates: dict[int, _Candidate]
+) -> list[tuple[_Candidate, _Facts, bool | None, bool]]:
+    """Order candidates; each comes with its facts, open-now and always-open."""
+    facts = _facts(list(candidates), query, language, now)
+    keyed = []
+    for service_id, known in facts.items():
+        candidate = candidates[service_id]
+        open_now, always_open = open_state(known.own_hours, known.channel_hours, now)
         key = (
             candidate.topic_backfill,
             candidate.tier,
             round(candidate.distance_km, 3) if candidate.distance_km is not None else 0.0,
             {True: 0, None: 1, False: 2}[open_now],
-            0 if query.language in spoken else (2 if spoken else 1),
-            _VERIFICATION_RANK.get(VerificationState(verification), 3),
-            service.localized("name", language).casefold(),
-            service.id,
+            0 if query.language in known.spoken else (2 if known.spoken else 1),
+            _VERIFICATION_RANK.get(VerificationState(known.verification_state), 3),
+            known.name.casefold(),
+            service_id,
         )
-        result = HelpResult(
-            service_id=service.id,
-            name=service.localized("name", language),
-            kind=service.kind,
+        keyed.append((key, (candidate, known, open_now, always_open)))
+    keyed.sort(key=lambda pair: pair[0])
+    return [entry for _, entry in keyed]
+
+
+def _results(
+    ranked: list[tuple[_Candidate, _Facts, bool | None, bool]], query: HelpQuery, language: str
+) -> tuple[HelpResult, ...]:
+    ids = [candidate.service_id for candidate, *_ in ranked]
+    contacts, topics = _contacts(ids), _topics(ids)
+    return tuple(
+        HelpResult(
+            service_id=known.service_id,
+            name=known.name,
+            kind=known.kind,
             distance_km=round(candidate.distance_km, 1) if candidate.distance_km is not None else None,
-            reason=_reason(candidate, service, language, always_open, query.subdivision),
+            reason=_reason(candidate, language, always_open, query.subdivision),
             open_now=open_now,
             always_open=always_open,
-            verification_state=verification,
-            contacts=contacts_of(service),
-            topics=tuple(topic.slug for topic in service.topics.all()),
+            verification_state=known.verification_state,
+            contacts=contacts.get(known.service_id, ()),
+            topics=topics.get(known.service_id, ()),
         )
-        keyed.append((key, result))
-    keyed.sort(key=lambda pair: pair[0])
-    return [result for _, result in keyed]
+        for candidate, known, open_now, always_open in ranked
+    )
