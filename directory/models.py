@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -74,6 +75,7 @@ class GeocodePrecision(models.TextChoices):
     NONE = "none", "No point"
 
 
+MAX_AGE = 120
 LATITUDE_RANGE = Q(latitude__gte=-90) & Q(latitude__lte=90)
 
 # Points are indexed by (latitude band, longitude): a search seeks each 0.1-degree band (about 11 km)
@@ -184,8 +186,8 @@ class Service(models.Model):
     )
     topics = models.ManyToManyField(Topic, related_name="services", blank=True)
     languages = models.ManyToManyField(Language, related_name="services", blank=True)
-    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
-    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(MAX_AGE)])
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(MAX_AGE)])
     is_free = models.BooleanField(null=True, blank=True)
     is_anonymous = models.BooleanField(null=True, blank=True)
     is_confidential = models.BooleanField(null=True, blank=True)
@@ -289,7 +291,7 @@ class OpeningInterval(models.Model):
     """Open from ``opens`` to ``closes`` on ``weekday`` (0 = Monday); ``closes <= opens`` runs past midnight."""
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="intervals")
-    weekday = models.PositiveSmallIntegerField()
+    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])
     opens = models.TimeField()
     closes = models.TimeField()
 
