@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.datasets import BASE_DIR, Size, may_truncate, parse_size, postgres_name, prepare_postgres, prepare_sqlite
 from bench.generator import Atlas, build_atlas, read_centroids
 from bench.report import Cell, check_targets, markdown_checks, markdown_table, summarize, write_results
-from bench.server import WORKERS, max_worker_rss_mb, running
+from bench.server import IDLE_TIMEOUT_SECONDS, WORKERS, max_worker_rss_mb, running, wait_until_idle
 from bench.workloads import (
     HEALTHZ,
     HELLO,
@@ -188,6 +188,8 @@ def bench_size(
             for workload in args.workloads:
                 server = servers[workload.app]
                 pool = files.for_run(workload, server.port, seconds)
+                if not wait_until_idle(servers.values()):
+                    print(f"  warning: the servers were still busy {IDLE_TIMEOUT_SECONDS:.0f} s after the last run")
                 result = run_wrk(wrk, server.port, pool, seconds=seconds, connections=args.connections)
                 files.note(workload, result)
                 label = "warm-up" if run == 0 else f"run {run}/{args.runs}"

@@ -272,8 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     django.setup()
     if args.refresh:
+        from django.db import connection
+
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_seed", stdout=io.StringIO())
+        # A migration may have rebuilt a table, dropping its statistics.
+        analyze(connection)
         return 0
     seed(args.services, args.seed, args.anchor, truncate=args.truncate, report=lambda line: print(line, flush=True))
     return 0

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,9 @@ HOST = "127.0.0.1"
 WORKERS = 2
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
+IDLE_TIMEOUT_SECONDS = 120.0
+# Workers are idle once their CPU time stays flat this long (an idle sync worker uses next to none).
+QUIET_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,35 @@ def worker_pids(server: Server) -> list[int]:
     except OSError:
         return []
     return [int(pid) for pid in children]
+
+
+def cpu_ticks(pid: int) -> int:
+    """Return a process's user + system CPU time in clock ticks (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # Fields after the command name, which is in parentheses and may contain spaces.
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_idle(servers: Iterable[Server], timeout: float = IDLE_TIMEOUT_SECONDS) -> bool:
+    """Wait until no worker burns CPU, i.e. requests a finished run left queued are done; False on timeout.
+
+    When wrk stops, requests it sent are still queued in the listen backlog and the workers serve
+    them anyway; starting the next run before they are done would charge it for them.
+    """
+    pids = [pid for server in servers for pid in worker_pids(server)]
+    before = {pid: cpu_ticks(pid) for pid in pids}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(QUIET_SECONDS)
+        after = {pid: cpu_ticks(pid) for pid in pids}
+        if all(after[pid] - before[pid] <= 1 for pid in pids):
+            return True
+        before = after
+    return False
 
 
 def rss_mb(pid: int) -> float:
