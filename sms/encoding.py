@@ -17,7 +17,7 @@ GSM_EXTENSION = frozenset("^{}\\[~]|€")
 
 # Characters outside GSM-7 with a replacement that keeps the meaning.
 _REPLACEMENTS = {
-    "ç": "Ç",  # latin small letter c with cedilla
+    "ç": "c",  # latin small letter c with cedilla: the table has only the capital, which reads oddly mid-word
     "\u2018": "'",  # left single quotation mark
     "\u2019": "'",  # right single quotation mark
     "\u201a": "'",  # single low-9 quotation mark
