@@ -235,7 +235,7 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
         for service_id, lat, lon in nearest_points(radius, point, COVERAGE_RINGS_KM, per_source, "radius_km"):
             add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
 
-    for service_id, service_tier in _area_candidates(query, topic_id, now, 3 * limit + 10):
+    for service_id, service_tier in _area_candidates(query, topic_id, now, limit + 10):
         add(service_id, service_tier)
     return candidates
 
@@ -256,26 +256,23 @@ def _area_candidates(query: HelpQuery, topic_id: int | None, now: datetime, want
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
-    scopes = Q(scope=CoverageScope.WORLDWIDE) | Q(scope=CoverageScope.COUNTRY, country=query.country.upper())
+    # One query per tier, each on its own index (an OR of the three would scan the coverage table).
+    tiers = [
+        (TIER_WORLDWIDE, Q(country="", scope=CoverageScope.WORLDWIDE)),
+        (TIER_NATIONAL, Q(country=query.country.upper(), scope=CoverageScope.COUNTRY)),
+    ]
     if query.subdivision:
-        scopes |= Q(scope=CoverageScope.SUBDIVISION, subdivision=query.subdivision.upper())
-    tier = Case(
-        When(scope=CoverageScope.SUBDIVISION, then=TIER_SUBDIVISION),
-        When(scope=CoverageScope.COUNTRY, then=TIER_NATIONAL),
-        default=TIER_WORLDWIDE,
-        output_field=IntegerField(),
-    )
-    # Driven from the coverage indexes; SQL orders like the final ranking, open-now aside.
-    area = (
-        Coverage.objects.filter(scopes, _service_filter(query, topic_id, now, "service__"))
-        .annotate(
-            tier=tier,
-            vrank=verification_rank(now, "service__"),
-            lrank=_language_rank(query.language, "service_id"),
+        tiers.append((TIER_SUBDIVISION, Q(subdivision=query.subdivision.upper(), scope=CoverageScope.SUBDIVISION)))
+    service_filter = _service_filter(query, topic_id, now, "service__")
+    found: list[tuple[int, int]] = []
+    for tier, scope in sorted(tiers):
+        # SQL orders like the final ranking within a tier, open-now aside.
+        area = (
+            Coverage.objects.filter(scope, service_filter)
+            .annotate(vrank=verification_rank(now, "service__"), lrank=_language_rank(query.language, "service_id"))
+            .order_by("lrank", "vrank", "service_id")
         )
-        .order_by("tier", "lrank", "vrank", "service_id")
-    )
-    found = list(area.values_list("service_id", "tier")[:wanted])
+        found.extend((service_id, tier) for service_id in area.values_list("service_id", flat=True)[:wanted])
     cache.set(key, found, settings.SEARCH_CACHE_SECONDS)
     return found
 
