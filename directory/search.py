@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Case, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -227,13 +228,10 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
 
     if query.latitude is not None and query.longitude is not None:
         point = (query.latitude, query.longitude)
-        service_filter = _service_filter(query, topic_id, now, "service__")
-        located = Location.objects.filter(service_filter)
-        for service_id, lat, lon in nearest_points(located, point, LOCATED_RINGS_KM, per_source, None):
-            add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
-        radius = Coverage.objects.filter(service_filter, scope=CoverageScope.RADIUS)
-        for service_id, lat, lon in nearest_points(radius, point, COVERAGE_RINGS_KM, per_source, "radius_km"):
-            add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
+        conditions = service_conditions(query, topic_id, now)
+        for model, rings in ((Location, LOCATED_RINGS_KM), (Coverage, COVERAGE_RINGS_KM)):
+            for service_id, lat, lon in nearest_points(model, point, rings, per_source, conditions):
+                add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
 
     for service_id, service_tier in _area_candidates(query, topic_id, now, limit + 10):
         add(service_id, service_tier)
@@ -303,20 +301,67 @@ def _with_d2(rows: QuerySet[Any], point: tuple[float, float]) -> QuerySet[Any]:
     return rows.annotate(d2=Cast(dy * dy + dx * dx, FloatField()))
 
 
-def nearest_points(
-    rows: QuerySet[Any], point: tuple[float, float], rings: tuple[float, ...], wanted: int, radius_field: str | None
-) -> list[tuple[int, float, float]]:
-    """Return (service id, lat, lon) of the rows nearest ``point``, widening the search ring by ring.
+def service_conditions(query: HelpQuery, topic_id: int | None, now: datetime) -> tuple[str, list[Any]]:
+    """The service conditions of a query as SQL on the service table, compiled once by the ORM."""
+    services = Service.objects.filter(_service_filter(query, topic_id, now, ""))
+    sql, params = services.query.get_compiler(using=services.db).compile(services.query.where)
+    return str(sql), list(params)
 
-    With ``radius_field``, a row only counts when the point lies within that row's own radius.
+
+def nearest_points(
+    model: type[Location] | type[Coverage],
+    point: tuple[float, float],
+    rings: tuple[float, ...],
+    wanted: int,
+    conditions: tuple[str, list[Any]] = ("", []),
+) -> list[tuple[int, float, float]]:
+    """Return (service id, lat, lon) of the points nearest ``point``, widening the search ring by ring.
+
+    For Coverage, only radius coverage counts, and only when the point lies within its own radius.
+    ``conditions`` (see ``service_conditions``) restricts the services. The SQL is written here rather
+    than built by the ORM for each ring: it runs up to three times per search, and building it cost
+    more than running it.
     """
-    if radius_field is not None:
-        rows = _with_d2(rows, point).filter(d2__lte=F(radius_field) * F(radius_field))
+    lat0, lon0 = point
+    km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
+    table = connection.ops.quote_name(model._meta.db_table)
+    service_table = connection.ops.quote_name(Service._meta.db_table)
+    own_radius = model is Coverage
+    service_sql, service_params = conditions
     found: dict[int, tuple[int, float, float]] = {}
     for ring in rings:
-        ring_rows = within_radius(rows, point, ring).order_by("d2", "service_id")
+        dlat, dlon = ring / KM_PER_DEGREE_LAT, min(ring / km_per_lon, 180.0)
+        bands = list(range(latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1))
+        where = [
+            f"t.latitude_band IN ({', '.join(['%s'] * len(bands))})",
+            "t.longitude BETWEEN %s AND %s",
+            "t.latitude BETWEEN %s AND %s",
+        ]
+        params: list[Any] = [*bands, lon0 - dlon, lon0 + dlon, lat0 - dlat, lat0 + dlat]
+        if own_radius:
+            where.append("t.scope = %s")
+            params.append(CoverageScope.RADIUS.value)
+        if service_sql:
+            where.append(service_sql)
+            params.extend(service_params)
+        radius_column = "t.radius_km" if own_radius else "NULL"
+        sql = (
+            "SELECT service_id, latitude, longitude FROM ("  # noqa: S608 - only quoted names are interpolated
+            f"SELECT t.service_id, t.latitude, t.longitude, {radius_column} AS radius_km, "
+            "((t.latitude - %s) * %s) * ((t.latitude - %s) * %s) "
+            "+ ((t.longitude - %s) * %s) * ((t.longitude - %s) * %s) AS d2 "
+            f"FROM {table} t INNER JOIN {service_table} ON {service_table}.id = t.service_id "
+            f"WHERE {' AND '.join(where)}"
+            ") near WHERE d2 <= %s"
+            + (" AND d2 <= radius_km * radius_km" if own_radius else "")
+            + " ORDER BY d2, service_id LIMIT %s"
+        )
+        d2_params = [lat0, KM_PER_DEGREE_LAT, lat0, KM_PER_DEGREE_LAT, lon0, km_per_lon, lon0, km_per_lon]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*d2_params, *params, ring * ring, 2 * wanted])
+            rows = cursor.fetchall()
         found = {}
-        for service_id, lat, lon in ring_rows.values_list("service_id", "latitude", "longitude")[: 2 * wanted]:
+        for service_id, lat, lon in rows:
             found.setdefault(service_id, (service_id, lat, lon))
         if len(found) >= wanted:
             break

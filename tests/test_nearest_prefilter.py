@@ -58,7 +58,7 @@ def test_located_prefilter_agrees_with_an_exhaustive_scan(seed):
         lat, lon = rng.choice(CENTRES)
         point = (lat + rng.uniform(-1.5, 1.5), lon + rng.uniform(-1.5, 1.5))
         wanted = rng.choice([1, 5, 30])
-        got = nearest_points(Location.objects.all(), point, LOCATED_RINGS_KM, wanted, None)
+        got = nearest_points(Location, point, LOCATED_RINGS_KM, wanted)
         assert_agrees(got, rows, point, wanted, LOCATED_RINGS_KM[-1], own_radius=False)
 
 
@@ -72,5 +72,5 @@ def test_radius_coverage_prefilter_agrees_with_an_exhaustive_scan(seed):
         lat, lon = rng.choice(CENTRES)
         point = (lat + rng.uniform(-1, 1), lon + rng.uniform(-1, 1))
         wanted = rng.choice([1, 5, 30])
-        got = nearest_points(radius_rows, point, COVERAGE_RINGS_KM, wanted, "radius_km")
+        got = nearest_points(Coverage, point, COVERAGE_RINGS_KM, wanted)
         assert_agrees(got, rows, point, wanted, COVERAGE_RINGS_KM[-1], own_radius=True)
