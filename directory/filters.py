@@ -24,7 +24,7 @@ from directory.models import (
     Topic,
     VerificationState,
 )
-from directory.search import within_radius
+from directory.search import with_squared_distance, within_radius
 from directory.validators import is_country_code, is_subdivision_code
 
 DEFAULT_RADIUS_KM = 25.0
@@ -132,7 +132,9 @@ class ServiceFilter(django_filters.FilterSet):
             return queryset
         radius = float(self.form.cleaned_data.get("radius_km") or DEFAULT_RADIUS_KM)
         nearby = within_radius(Location.objects.all(), point, radius)
-        closest = nearby.filter(service_id=OuterRef("pk")).order_by("d2").values("d2")[:1]
+        # By service id only, so the correlated lookup uses the foreign-key index, not the box.
+        own = with_squared_distance(Location.objects.filter(service_id=OuterRef("pk")), point)
+        closest = own.order_by("d2").values("d2")[:1]
         queryset = queryset.filter(id__in=nearby.values("service_id"))
         return queryset.annotate(distance_squared=Subquery(closest)).order_by("distance_squared", "id")
 
@@ -167,23 +169,36 @@ class ServiceFilter(django_filters.FilterSet):
     def filter_country(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         if not value:
             return queryset
-        serves = Coverage.objects.filter(service_id=OuterRef("pk")).filter(
-            Q(scope=CoverageScope.WORLDWIDE) | Q(country=value)
-        )
-        located = Location.objects.filter(service_id=OuterRef("pk"), country=value)
-        return queryset.filter(Exists(serves) | Exists(located))
+        serves = Coverage.objects.filter(Q(scope=CoverageScope.WORLDWIDE) | Q(country=value))
+        located = Location.objects.filter(country=value)
+        return self._serving(queryset, serves, located)
 
     def filter_region(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         if not value:
             return queryset
         country = value.split("-")[0]
-        serves = Coverage.objects.filter(service_id=OuterRef("pk")).filter(
+        serves = Coverage.objects.filter(
             Q(scope=CoverageScope.WORLDWIDE)
             | Q(scope=CoverageScope.COUNTRY, country=country)
             | Q(scope=CoverageScope.SUBDIVISION, subdivision=value)
         )
-        located = Location.objects.filter(service_id=OuterRef("pk"), subdivision=value)
-        return queryset.filter(Exists(serves) | Exists(located))
+        located = Location.objects.filter(subdivision=value)
+        return self._serving(queryset, serves, located)
+
+    def _serving(
+        self, queryset: QuerySet[Service], serves: QuerySet[Coverage], located: QuerySet[Location]
+    ) -> QuerySet[Service]:
+        """Keep listings with one of these coverages or locations.
+
+        Alone, id sets read from the coverage/location indexes are far cheaper than an EXISTS per listing
+        (a country holds ~100k listings at 1M); next to near/postcode, which leaves a few hundred
+        listings, checking each of those is cheaper than building the sets.
+        """
+        if self.form.cleaned_data.get("near") or self.form.cleaned_data.get("postcode"):
+            return queryset.filter(
+                Exists(serves.filter(service_id=OuterRef("pk"))) | Exists(located.filter(service_id=OuterRef("pk")))
+            )
+        return queryset.filter(Q(id__in=serves.values("service_id")) | Q(id__in=located.values("service_id")))
 
     def filter_channel(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         if not value:

@@ -214,6 +214,7 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="service_name_id")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(min_age__isnull=True) | Q(max_age__isnull=True) | Q(min_age__lte=models.F("max_age")),
@@ -356,8 +357,8 @@ class Location(models.Model):
     address = models.CharField(max_length=255, blank=True)
     city = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=16, blank=True)
-    country = models.CharField(max_length=2, validators=[validate_country_code])
-    subdivision = models.CharField(max_length=10, blank=True, validators=[validate_subdivision_code])
+    country = models.CharField(max_length=2, validators=[validate_country_code], db_index=True)
+    subdivision = models.CharField(max_length=10, blank=True, validators=[validate_subdivision_code], db_index=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     precision = models.CharField(max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE)

@@ -285,7 +285,7 @@ def within_radius(rows: QuerySet[Any], point: tuple[float, float], radius_km: fl
     km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
     dlat, dlon = radius_km / KM_PER_DEGREE_LAT, min(radius_km / km_per_lon, 180.0)
     bands = range(latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1)
-    return _with_d2(rows, point).filter(
+    return with_squared_distance(rows, point).filter(
         latitude_band__in=list(bands),
         longitude__range=(lon0 - dlon, lon0 + dlon),
         latitude__range=(lat0 - dlat, lat0 + dlat),
@@ -293,7 +293,8 @@ def within_radius(rows: QuerySet[Any], point: tuple[float, float], radius_km: fl
     )
 
 
-def _with_d2(rows: QuerySet[Any], point: tuple[float, float]) -> QuerySet[Any]:
+def with_squared_distance(rows: QuerySet[Any], point: tuple[float, float]) -> QuerySet[Any]:
+    """Annotate rows having latitude/longitude with ``d2``, their squared distance to ``point`` in km."""
     lat0, lon0 = point
     km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
     dy = (F("latitude") - Value(lat0)) * Value(KM_PER_DEGREE_LAT)
