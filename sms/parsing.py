@@ -239,6 +239,9 @@ def danger_in(tokens: list[str]) -> tuple[bool, str]:
     return bool(found), next((language for language in found if language), "")
 
 
+NANP_NEIGHBOURS = {"US": "CA", "CA": "US"}
+
+
 def parse_message(body: str, sender_country: str, keywords: KeywordTable) -> Intent:
     """Read a text message: carrier word, follow-up, or a search with keyword, topic and postcode."""
     body = body[:MAX_BODY_LENGTH]
@@ -249,6 +252,10 @@ def parse_message(body: str, sender_country: str, keywords: KeywordTable) -> Int
             return single
 
     postcode = find_postcode_in_text(body, sender_country or None)
+    if postcode is None and sender_country in NANP_NEIGHBOURS:
+        # +1 numbers travel between the US and Canada: a ZIP from a Canadian number, or a partial
+        # Canadian postcode from a US one, is still where the texter is.
+        postcode = find_postcode_in_text(body, NANP_NEIGHBOURS[sender_country])
     rest = body[: postcode.start] + " " + body[postcode.end :] if postcode else body
     tokens = words(rest)
     help_word = next((token for token in tokens if token in HELP_WORDS), "")

@@ -55,6 +55,19 @@ def test_a_full_postcode_of_another_country_wins_over_the_senders_country():
     assert (intent.country, intent.postcode) == ("GB", "SW1A")
 
 
+@pytest.mark.parametrize(
+    ("body", "sender", "expected"),
+    [("REPORT 10001", "CA", ("US", "10001")), ("help m5v", "US", ("CA", "M5V"))],
+)
+def test_a_postcode_of_the_other_plus_one_country_is_understood(body, sender, expected):
+    intent = parse(body, country=sender)
+    assert (intent.country, intent.postcode) == expected
+
+
+def test_a_number_that_fits_neither_plus_one_country_is_not_a_postcode():
+    assert parse("help i am 15 and scared", country="CA").postcode == ""
+
+
 def test_without_a_postcode_the_country_is_the_senders():
     intent = parse("help me", country="AU")
     assert (intent.action, intent.country, intent.postcode) == (Action.SEARCH, "AU", "")
