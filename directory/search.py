@@ -479,7 +479,8 @@ def open_state(
     return any(is_open(hours, now) for hours in relevant), any(hours.always_open for hours in relevant)
 
 
-def _contacts(service_ids: list[int]) -> dict[int, tuple[Contact, ...]]:
+def contacts_for(service_ids: list[int]) -> dict[int, tuple[Contact, ...]]:
+    """Each service's ways to reach it, the primary phone first, then in the order the listing gives."""
     channels = ContactChannel.objects.filter(service_id__in=service_ids).order_by("position", "id")
     found: dict[int, list[tuple[tuple[Any, ...], Contact]]] = {}
     for service_id, kind, value, display, keyword, label, primary, position, channel_id in channels.values_list(
@@ -542,7 +543,7 @@ def _results(
     ranked: list[tuple[_Candidate, _Facts, bool | None, bool]], query: HelpQuery, language: str
 ) -> tuple[HelpResult, ...]:
     ids = [candidate.service_id for candidate, *_ in ranked]
-    contacts, topics = _contacts(ids), _topics(ids)
+    contacts, topics = contacts_for(ids), _topics(ids)
     return tuple(
         HelpResult(
             service_id=known.service_id,

@@ -22,7 +22,7 @@ from directory.emergency import emergency_number
 from directory.geocoding import resolve_postcode
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
-from directory.search import HelpAnswer, HelpQuery, HelpResult, find_help
+from directory.search import Contact, HelpAnswer, HelpQuery, HelpResult, contacts_for, find_help
 from sms.models import Conversation, DailyStat, DeliveryStatus, OptOut
 from sms.parsing import Action, Intent, country_for_number, default_language, normalize_number, parse_message
 from sms.replies import (
@@ -231,12 +231,12 @@ def _emergency(country: str, conversation: Conversation | None) -> str:
     return emergency_number(country) if country else ""
 
 
+def _channels(contacts: tuple[Contact, ...]) -> tuple[Channel, ...]:
+    return tuple(Channel(contact.kind, contact.display, contact.sms_keyword, contact.label) for contact in contacts)
+
+
 def _listing(result: HelpResult) -> Listing:
-    channels = tuple(
-        Channel(contact.kind, contact.display or contact.value, contact.sms_keyword, contact.label)
-        for contact in result.contacts
-    )
-    return Listing(result.name, channels, result.always_open, kind=result.kind)
+    return Listing(result.name, _channels(result.contacts), result.always_open, kind=result.kind)
 
 
 def _find(query: HelpQuery) -> HelpAnswer:
@@ -300,16 +300,18 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
 
 
 def _stored_listings(ids: list[int], language: str) -> list[Listing]:
-    services = (
-        Service.objects.filter(id__in=ids, archived_at__isnull=True)
-        .prefetch_related("channels", "schedules__intervals")
-        .in_bulk()
-    )
-    return [_stored_listing(services[service_id], language) for service_id in ids if service_id in services]
+    services = Service.objects.filter(id__in=ids, archived_at__isnull=True).prefetch_related("schedules__intervals")
+    found = services.in_bulk()
+    contacts = contacts_for(list(found))
+    return [
+        _stored_listing(found[service_id], contacts.get(service_id, ()), language)
+        for service_id in ids
+        if service_id in found
+    ]
 
 
-def _stored_listing(service: Service, language: str) -> Listing:
-    channels = tuple(Channel(c.kind, c.display or c.value, c.sms_keyword, c.label) for c in service.channels.all())
+def _stored_listing(service: Service, contacts: tuple[Contact, ...], language: str) -> Listing:
+    channels = _channels(contacts)
     schedule = next((s for s in service.schedules.all() if s.channel_id is None), None)
     hours = describe(weekly_hours_from_schedule(schedule), language) if schedule else ""
     return Listing(

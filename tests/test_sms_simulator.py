@@ -125,3 +125,17 @@ def test_admins_can_read_but_not_edit_the_daily_statistics(admin_client, listing
     assert admin_client.post(f"/admin/sms/dailystat/{stat.pk}/change/", {"count": 99}).status_code == 403
     assert admin_client.get("/admin/sms/dailystat/add/").status_code == 403
     assert DailyStat.objects.get().count == 1
+
+
+@pytest.mark.django_db
+def test_a_listings_details_start_with_its_primary_phone_as_in_the_search_results():
+    from directory.models import ContactChannel
+    from tests import builders
+
+    listing = builders.service("Ordered Example Line", country="CA", always_open=True)
+    ContactChannel.objects.create(service=listing, kind="website", value="https://example.org", position=0)
+    ContactChannel.objects.create(service=listing, kind="phone", value="+13065550150", is_primary=True, position=5)
+    simulate("help", "me", sender="+13065550177")
+    details = simulate("1", sender="+13065550177")
+    assert details.startswith("1. Ordered Example Line")
+    assert details.index("+13065550150") < details.index("https://example.org")
