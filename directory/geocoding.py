@@ -201,17 +201,24 @@ def _place_from_row(row: PostcodeArea) -> Place:
     return Place(row.country, row.code, row.latitude, row.longitude, row.place, row.subdivision)
 
 
-def _lookup_postcode(country: str, key: str) -> Place | None:
-    cache_key = f"geocoding:postcode:{country}:{key}"
+def _remembered(cache_key: str, find: Callable[[], Place | None]) -> Place | None:
+    """Return ``find()``, remembered for CACHE_SECONDS, misses too (as ""); an exception is not remembered."""
     cached = cache.get(cache_key)
     if isinstance(cached, Place):
         return cached
     if cached == "":
         return None
-    row = PostcodeArea.objects.filter(country=country, code=key).first()
-    place = _place_from_row(row) if row else None
+    place = find()
     cache.set(cache_key, place or "", CACHE_SECONDS)
     return place
+
+
+def _lookup_postcode(country: str, key: str) -> Place | None:
+    def find() -> Place | None:
+        row = PostcodeArea.objects.filter(country=country, code=key).first()
+        return _place_from_row(row) if row else None
+
+    return _remembered(f"geocoding:postcode:{country}:{key}", find)
 
 
 def resolve_postcode(raw: str, country: str | None = None) -> Place | None:
@@ -292,12 +299,10 @@ def locate_city(country: str, city: str, subdivision: str = "") -> Place | None:
         return None
     subdivision = subdivision.strip().upper() if isinstance(subdivision, str) else ""
     digest = hashlib.sha256(f"{country}|{city}|{subdivision}".encode()).hexdigest()
-    cache_key = f"geocoding:city:{digest}"
-    cached = cache.get(cache_key)
-    if isinstance(cached, Place):
-        return cached
-    if cached == "":
-        return None
+    return _remembered(f"geocoding:city:{digest}", lambda: _find_city(country, city, subdivision, wanted))
+
+
+def _find_city(country: str, city: str, subdivision: str, wanted: tuple[str, ...]) -> Place | None:
     # The longest word narrows the rows in the database; the full comparison happens below.
     longest = max((word for word in wanted if not word.isdigit()), key=len)
     rows = PostcodeArea.objects.filter(country=country, place__iregex=_accent_insensitive_pattern(longest))
@@ -310,9 +315,7 @@ def locate_city(country: str, city: str, subdivision: str = "") -> Place | None:
         )
         if _names_city(place, wanted)
     ]
-    located = _centroid(country, city, wanted, points)
-    cache.set(cache_key, located or "", CACHE_SECONDS)
-    return located
+    return _centroid(country, city, wanted, points)
 
 
 def _centroid(
@@ -400,18 +403,14 @@ def geocode_online(query: str, country: str) -> Place | None:
         return None
     country = country.strip().upper()
     digest = hashlib.sha256(f"{country}|{' '.join(query.split()).casefold()}".encode()).hexdigest()
-    cache_key = f"geocoding:online:{digest}"
-    cached = cache.get(cache_key)
-    if isinstance(cached, Place):
-        return cached
-    if cached == "":
-        return None
-    try:
+
+    def find() -> Place | None:
         found = _ask_nominatim(query, country)
+        return Place(country, "", found[0], found[1], found[2], "") if found else None
+
+    try:
+        return _remembered(f"geocoding:online:{digest}", find)
     except (GeopyError, OSError, ValueError) as error:
         # The query may be someone's address: log only what went wrong.
         logger.warning("Online geocoding failed (%s)", type(error).__name__)
         return None
-    place = Place(country, "", found[0], found[1], found[2], "") if found else None
-    cache.set(cache_key, place or "", CACHE_SECONDS)
-    return place
