@@ -134,3 +134,12 @@ def postcodes(*keys: str) -> None:
                         admin_name=row["admin1"],
                         subdivision=subdivision_for(country, row["admin1"]),
                     )
+
+
+def clear_directory() -> None:
+    """Remove every listing, organisation, topic, language and postcode (after a module-wide seed load)."""
+    Service.objects.all().delete()
+    Organization.objects.all().delete()
+    Topic.objects.all().delete()
+    Language.objects.all().delete()
+    PostcodeArea.objects.all().delete()

@@ -4,7 +4,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from directory.models import Language, Organization, PostcodeArea, Service, Topic
+from directory.models import PostcodeArea, Service
+from tests import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +20,7 @@ def seeded(django_db_setup, django_db_blocker):
         call_command("load_seed", verbosity=0)
     yield
     with django_db_blocker.unblock():
-        Service.objects.all().delete()
-        Organization.objects.all().delete()
-        Topic.objects.all().delete()
-        Language.objects.all().delete()
-        PostcodeArea.objects.all().delete()
+        builders.clear_directory()
 
 
 def nearest(**params) -> dict:

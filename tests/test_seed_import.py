@@ -46,6 +46,7 @@ from directory.seed import (
     topic_slugs,
 )
 from sms import parsing
+from tests import builders
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CARRIER_WORDS = {
@@ -390,11 +391,7 @@ def seed_output(django_db_setup, django_db_blocker):
         call_command("load_seed", stdout=out)
     yield out.getvalue()
     with django_db_blocker.unblock():
-        Service.objects.all().delete()
-        Organization.objects.all().delete()
-        Topic.objects.all().delete()
-        Language.objects.all().delete()
-        PostcodeArea.objects.all().delete()
+        builders.clear_directory()
 
 
 def service(name: str) -> Service:
