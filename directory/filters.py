@@ -37,7 +37,10 @@ class CountryField(forms.CharField):
     def clean(self, value: Any) -> str:
         value = super().clean(value)
         if value and not is_country_code(value):
-            raise forms.ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. CA, GB).")
+            # Passed as params: the message is %-formatted later, and the value may hold "%".
+            raise forms.ValidationError(
+                "%(value)r is not an ISO 3166-1 alpha-2 country code (e.g. CA, GB).", params={"value": value}
+            )
         return str(value).upper()
 
 
@@ -45,7 +48,9 @@ class SubdivisionField(forms.CharField):
     def clean(self, value: Any) -> str:
         value = super().clean(value)
         if value and not is_subdivision_code(value):
-            raise forms.ValidationError(f"{value!r} is not an ISO 3166-2 subdivision code (e.g. CA-SK, GB-SCT).")
+            raise forms.ValidationError(
+                "%(value)r is not an ISO 3166-2 subdivision code (e.g. CA-SK, GB-SCT).", params={"value": value}
+            )
         return str(value).upper()
 
 
