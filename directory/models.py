@@ -320,9 +320,14 @@ class Coverage(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["country", "scope"], name="coverage_country_scope"),
-            models.Index(fields=["subdivision"], name="coverage_subdivision"),
-            models.Index(fields=["latitude_band", "longitude"], name="coverage_band_longitude"),
+            # An area's services in id order (directory.search.area_services stops after the first few).
+            models.Index(fields=["country", "scope", "service"], name="coverage_country_scope_service"),
+            models.Index(fields=["subdivision", "scope", "service"], name="coverage_subdivision_service"),
+            # Covers the ring search (directory.search.nearest_points): no table read per point in the box.
+            models.Index(
+                fields=["latitude_band", "longitude", "latitude", "scope", "radius_km", "service"],
+                name="coverage_band_point",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -365,7 +370,10 @@ class Location(models.Model):
     latitude_band = _band_field()
 
     class Meta:
-        indexes = [models.Index(fields=["latitude_band", "longitude"], name="location_band_longitude")]
+        # Covers the ring search (directory.search.nearest_points): no table read per point in the box.
+        indexes = [
+            models.Index(fields=["latitude_band", "longitude", "latitude", "service"], name="location_band_point")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)

@@ -5,7 +5,8 @@ Candidates come from index-backed queries only, each capped in SQL:
 - services with a location near the point (bounding box on the indexed latitude/longitude, then an
   equirectangular distance in SQL), widening ring by ring until enough are found;
 - services whose radius coverage contains the point (same rings, on the coverage centre);
-- services covering the point's subdivision, its country, or the whole world.
+- services covering the point's subdivision, its country, or the whole world (skipped when enough
+  local services were found: every local one outranks them).
 
 Python then ranks at most a few hundred candidates with exact (geodesic) distances, in this order:
 topic match, coverage specificity (local, subdivision, national, worldwide), distance, open now,
@@ -23,10 +24,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 
 from directory.emergency import emergency_number
 from directory.hours import Interval, WeeklyHours, is_open, weekly_hours_from_schedule
@@ -35,6 +36,7 @@ from directory.models import (
     ContactChannel,
     Coverage,
     CoverageScope,
+    Language,
     Location,
     OpeningInterval,
     Schedule,
@@ -51,13 +53,17 @@ from directory.regions import region_name
 SUPPORTED_LANGUAGES = ("en", "fr", "es")
 
 # How far a located service may be and still count as nearby; rings grow until enough are found.
-LOCATED_RINGS_KM = (5.0, 30.0, 150.0)
+# A ring's cost grows with the points in its box, so the rings grow by steps of about 2.5: a dense
+# city is answered from a few hundred points, an empty region after a few cheap index probes.
+LOCATED_RINGS_KM = (2.0, 5.0, 12.0, 30.0, 70.0, 150.0)
 # Radius coverage: how far a coverage centre may be from the point (the largest radius we honour).
-COVERAGE_RINGS_KM = (10.0, 60.0, 300.0)
+COVERAGE_RINGS_KM = (3.0, 10.0, 25.0, 60.0, 130.0, 300.0)
 MAX_LIMIT = 50
 
 KM_PER_DEGREE_LAT = 110.574
 KM_PER_DEGREE_LON_AT_EQUATOR = 111.320
+# The WGS-84 ellipsoid with its axis in km, as geopy's geodesic uses it: distances come out in km.
+_WGS84_KM = Geodesic(6378.137, 1 / 298.257223563)
 
 TIER_LOCAL, TIER_SUBDIVISION, TIER_NATIONAL, TIER_WORLDWIDE = 0, 1, 2, 3
 
@@ -181,38 +187,20 @@ def _topic_id(slug: str) -> int | None:
     return Topic.objects.filter(slug=slug).values_list("id", flat=True).first()
 
 
-def _service_filter(query: HelpQuery, topic_id: int | None, now: datetime, prefix: str) -> Q:
-    """Conditions on a service, for a queryset of Service (prefix "") or of a related model ("service__")."""
-    condition = Q(**{f"{prefix}status": ServiceStatus.ACTIVE, f"{prefix}archived_at__isnull": True})
+def _service_filter(query: HelpQuery, topic_id: int | None, now: datetime) -> Q:
+    """The conditions the query puts on a service."""
+    condition = Q(status=ServiceStatus.ACTIVE, archived_at__isnull=True)
     if query.kinds:
-        condition &= Q(**{f"{prefix}kind__in": query.kinds})
+        condition &= Q(kind__in=query.kinds)
     if query.age is not None:
-        condition &= Q(**{f"{prefix}min_age__isnull": True}) | Q(**{f"{prefix}min_age__lte": query.age})
-        condition &= Q(**{f"{prefix}max_age__isnull": True}) | Q(**{f"{prefix}max_age__gte": query.age})
+        condition &= Q(min_age__isnull=True) | Q(min_age__lte=query.age)
+        condition &= Q(max_age__isnull=True) | Q(max_age__gte=query.age)
     if query.verified_only:
-        condition &= Q(**{f"{prefix}verification_state": VerificationState.VERIFIED})
-        condition &= Q(**{f"{prefix}review_due__isnull": True}) | Q(**{f"{prefix}review_due__gte": now})
+        condition &= Q(verification_state=VerificationState.VERIFIED)
+        condition &= Q(review_due__isnull=True) | Q(review_due__gte=now)
     if topic_id is not None:
-        service_ref = OuterRef("service_id") if prefix else OuterRef("pk")
-        condition &= Q(Exists(Service.topics.through.objects.filter(service_id=service_ref, topic_id=topic_id)))
+        condition &= Q(Exists(Service.topics.through.objects.filter(service_id=OuterRef("pk"), topic_id=topic_id)))
     return condition
-
-
-def verification_rank(now: datetime, prefix: str = "") -> Case:
-    """Order verified, pending, unverified, then stale (verified but overdue for review)."""
-    return Case(
-        When(**{f"{prefix}verification_state": VerificationState.VERIFIED, f"{prefix}review_due__lt": now}, then=3),
-        When(**{f"{prefix}verification_state": VerificationState.VERIFIED}, then=0),
-        When(**{f"{prefix}verification_state": VerificationState.PENDING}, then=1),
-        When(**{f"{prefix}verification_state": VerificationState.UNVERIFIED}, then=2),
-        default=3,
-        output_field=IntegerField(),
-    )
-
-
-def _language_rank(language: str, service_ref: str = "pk") -> Case:
-    speaks = Exists(Service.languages.through.objects.filter(service_id=OuterRef(service_ref), language__code=language))
-    return Case(When(speaks, then=0), default=1, output_field=IntegerField())
 
 
 def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -> dict[int, _Candidate]:
@@ -226,14 +214,18 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
         if current is None or (tier, distance or 0.0) < (current.tier, current.distance_km or 0.0):
             candidates[service_id] = _Candidate(service_id, tier, distance)
 
+    conditions = service_conditions(query, topic_id, now)
     if query.latitude is not None and query.longitude is not None:
         point = (query.latitude, query.longitude)
-        conditions = service_conditions(query, topic_id, now)
         for model, rings in ((Location, LOCATED_RINGS_KM), (Coverage, COVERAGE_RINGS_KM)):
             for service_id, lat, lon in nearest_points(model, point, rings, per_source, conditions):
                 add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
+        # Local services outrank every area-wide one, so with enough of them the area tiers cannot
+        # reach the answer. Unless only open services are wanted: closed ones drop out after ranking.
+        if len(candidates) >= limit and not query.open_now:
+            return candidates
 
-    for service_id, service_tier in _area_candidates(query, topic_id, now, limit + 10):
+    for service_id, service_tier in _area_candidates(query, topic_id, now, limit + 10, conditions):
         add(service_id, service_tier)
     return candidates
 
@@ -243,36 +235,92 @@ def _cache_key(kind: str, query: HelpQuery, *extra: object) -> str:
     return f"help:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def _area_candidates(query: HelpQuery, topic_id: int | None, now: datetime, wanted: int) -> list[tuple[int, int]]:
+def _area_candidates(
+    query: HelpQuery, topic_id: int | None, now: datetime, wanted: int, conditions: tuple[str, list[Any]]
+) -> list[tuple[int, int]]:
     """(service id, tier) of the services covering the query's subdivision, country or the world.
 
-    Cached briefly: this depends on the area, not the point, and is the costliest query in a crowded
-    province. Listings are re-checked when loaded, so an archived or changed one never shows; a new
-    one joins within ``SEARCH_CACHE_SECONDS``.
+    Cached briefly: this depends on the area, not the point. Listings are re-checked when loaded, so
+    an archived or changed one never shows; a new one joins within ``SEARCH_CACHE_SECONDS``.
     """
     key = _cache_key("area", query, topic_id, wanted)
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
-    # One query per tier, each on its own index (an OR of the three would scan the coverage table).
     tiers = [
-        (TIER_WORLDWIDE, Q(country="", scope=CoverageScope.WORLDWIDE)),
-        (TIER_NATIONAL, Q(country=query.country.upper(), scope=CoverageScope.COUNTRY)),
+        (TIER_WORLDWIDE, CoverageScope.WORLDWIDE, "country", ""),
+        (TIER_NATIONAL, CoverageScope.COUNTRY, "country", query.country.upper()),
     ]
     if query.subdivision:
-        tiers.append((TIER_SUBDIVISION, Q(subdivision=query.subdivision.upper(), scope=CoverageScope.SUBDIVISION)))
-    service_filter = _service_filter(query, topic_id, now, "service__")
+        tiers.append((TIER_SUBDIVISION, CoverageScope.SUBDIVISION, "subdivision", query.subdivision.upper()))
     found: list[tuple[int, int]] = []
-    for tier, scope in sorted(tiers):
-        # SQL orders like the final ranking within a tier, open-now aside.
-        area = (
-            Coverage.objects.filter(scope, service_filter)
-            .annotate(vrank=verification_rank(now, "service__"), lrank=_language_rank(query.language, "service_id"))
-            .order_by("lrank", "vrank", "service_id")
-        )
-        found.extend((service_id, tier) for service_id in area.values_list("service_id", flat=True)[:wanted])
+    for tier, scope, column, code in sorted(tiers):
+        ids = area_services(scope, column, code, conditions, query.language, now, wanted)
+        found.extend((service_id, tier) for service_id in ids)
     cache.set(key, found, settings.SEARCH_CACHE_SECONDS)
     return found
+
+
+def area_services(
+    scope: str,
+    column: str,
+    code: str,
+    conditions: tuple[str, list[Any]],
+    language: str,
+    now: datetime,
+    wanted: int,
+    extra: tuple[str, list[Any]] = ("", []),
+) -> list[int]:
+    """Ids of the services with ``scope`` coverage of ``code``, ordered as ranking orders a tier.
+
+    The order is: offered in ``language`` first, then verified, pending, unverified, stale, then id
+    (open-now is known only later). Most areas have enough verified listings in the language, so
+    that group is asked for first: rows come in service id order from the (column, scope, service)
+    index and the query stops after ``wanted``. Only when it falls short is the whole area ordered.
+    ``conditions`` and ``extra`` are SQL on the service table (see ``service_conditions``).
+    """
+    coverage = connection.ops.quote_name(Coverage._meta.db_table)
+    service = connection.ops.quote_name(Service._meta.db_table)
+    spoken = connection.ops.quote_name(Service.languages.through._meta.db_table)
+    languages = connection.ops.quote_name(Language._meta.db_table)
+    due = connection.ops.adapt_datetimefield_value(now)
+    where = [f"c.{connection.ops.quote_name(column)} = %s", "c.scope = %s"]
+    params: list[Any] = [code, scope]
+    for sql, sql_params in (conditions, extra):
+        if sql:
+            where.append(sql)
+            params.extend(sql_params)
+    speaks = (
+        f"EXISTS (SELECT 1 FROM {spoken} sl INNER JOIN {languages} l ON l.id = sl.language_id "  # noqa: S608
+        "WHERE sl.service_id = c.service_id AND l.code = %s)"
+    )
+    state = f"{service}.verification_state"
+    review_due = f"{service}.review_due"
+    current = f"{state} = %s AND ({review_due} IS NULL OR {review_due} >= %s)"
+    base = f"SELECT c.service_id FROM {coverage} c INNER JOIN {service} ON {service}.id = c.service_id WHERE "  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            base + " AND ".join([*where, speaks, current]) + " ORDER BY c.service_id LIMIT %s",
+            [*params, language, VerificationState.VERIFIED.value, due, wanted],
+        )
+        first = [row[0] for row in cursor.fetchall()]
+        if len(first) >= wanted:
+            return first
+        rank = (
+            f"CASE WHEN {speaks} THEN 0 ELSE 1 END, "
+            f"CASE WHEN {state} = %s AND {review_due} < %s THEN 3 WHEN {state} = %s THEN 0 "
+            f"WHEN {state} = %s THEN 1 WHEN {state} = %s THEN 2 ELSE 3 END, c.service_id"
+        )
+        rank_params = [
+            language,
+            VerificationState.VERIFIED.value,
+            due,
+            VerificationState.VERIFIED.value,
+            VerificationState.PENDING.value,
+            VerificationState.UNVERIFIED.value,
+        ]
+        cursor.execute(base + " AND ".join(where) + f" ORDER BY {rank} LIMIT %s", [*params, *rank_params, wanted])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def within_radius(rows: QuerySet[Any], point: tuple[float, float], radius_km: float) -> QuerySet[Any]:
@@ -304,7 +352,7 @@ def with_squared_distance(rows: QuerySet[Any], point: tuple[float, float]) -> Qu
 
 def service_conditions(query: HelpQuery, topic_id: int | None, now: datetime) -> tuple[str, list[Any]]:
     """The service conditions of a query as SQL on the service table, compiled once by the ORM."""
-    services = Service.objects.filter(_service_filter(query, topic_id, now, ""))
+    services = Service.objects.filter(_service_filter(query, topic_id, now))
     sql, params = services.query.get_compiler(using=services.db).compile(services.query.where)
     return str(sql), list(params)
 
@@ -330,7 +378,9 @@ def nearest_points(
     own_radius = model is Coverage
     service_sql, service_params = conditions
     found: dict[int, tuple[int, float, float]] = {}
-    for ring in rings:
+    index = 0
+    while True:
+        ring = rings[index]
         dlat, dlon = ring / KM_PER_DEGREE_LAT, min(ring / km_per_lon, 180.0)
         bands = list(range(latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1))
         where = [
@@ -364,13 +414,26 @@ def nearest_points(
         found = {}
         for service_id, lat, lon in rows:
             found.setdefault(service_id, (service_id, lat, lon))
-        if len(found) >= wanted:
+        if len(found) >= wanted or index == len(rings) - 1:
             break
+        index = _next_ring(rings, index, len(found), wanted)
     return list(found.values())[:wanted]
 
 
+def _next_ring(rings: tuple[float, ...], index: int, found: int, wanted: int) -> int:
+    """Skip rings that the density seen so far says would still fall short, as long as the ring
+    jumped to is expected to hold at most four times ``wanted`` points (a sparse region is not
+    probed ring by ring, a city is not scanned whole). Which ring answers never changes the answer."""
+    density = max(found, 1) / rings[index] ** 2
+    following = index + 1
+    while following + 1 < len(rings) and density * rings[following + 1] ** 2 <= 4 * wanted:
+        following += 1
+    return following
+
+
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return float(geodesic(a, b).km)
+    """The geodesic distance in km, the same as geopy's ``geodesic(a, b).km`` without its parsing."""
+    return float(_WGS84_KM.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"])
 
 
 def _national_24_7_line(query: HelpQuery, now: datetime) -> int | None:
@@ -379,18 +442,23 @@ def _national_24_7_line(query: HelpQuery, now: datetime) -> int | None:
     cached = cache.get(key)
     if cached is not None:
         return int(cached) or None
-    lines = (
-        Coverage.objects.filter(
-            _service_filter(query, None, now, "service__"),
-            Exists(Schedule.objects.filter(service_id=OuterRef("service_id"), always_open=True)),
-            scope=CoverageScope.COUNTRY,
-            country=query.country.upper(),
-            service__kind=ServiceKind.HELPLINE,
-        )
-        .annotate(vrank=verification_rank(now, "service__"), lrank=_language_rank(query.language, "service_id"))
-        .order_by("lrank", "vrank", "service_id")
+    service = connection.ops.quote_name(Service._meta.db_table)
+    schedules = connection.ops.quote_name(Schedule._meta.db_table)
+    always_open = (
+        f"{service}.kind = %s AND EXISTS (SELECT 1 FROM {schedules} sc "  # noqa: S608 - only quoted names
+        f"WHERE sc.service_id = {service}.id AND sc.always_open = %s)"
     )
-    found = lines.values_list("service_id", flat=True).first()
+    lines = area_services(
+        CoverageScope.COUNTRY,
+        "country",
+        query.country.upper(),
+        service_conditions(query, None, now),
+        query.language,
+        now,
+        1,
+        extra=(always_open, [ServiceKind.HELPLINE.value, True]),
+    )
+    found = lines[0] if lines else None
     cache.set(key, found or 0, settings.SEARCH_CACHE_SECONDS)
     return found
 
@@ -436,7 +504,7 @@ class _Facts:
 
 
 def _facts(service_ids: list[int], query: HelpQuery, language: str, now: datetime) -> dict[int, _Facts]:
-    rows = Service.objects.filter(_service_filter(query, None, now, ""), id__in=service_ids)
+    rows = Service.objects.filter(_service_filter(query, None, now), id__in=service_ids)
     facts = {
         service_id: _Facts(
             service_id=service_id,
