@@ -38,7 +38,6 @@ from directory.models import (
     CoverageScope,
     Language,
     Location,
-    OpeningInterval,
     Schedule,
     Service,
     ServiceKind,
@@ -504,36 +503,40 @@ class _Facts:
 
 
 def _facts(service_ids: list[int], query: HelpQuery, language: str, now: datetime) -> dict[int, _Facts]:
-    rows = Service.objects.filter(_service_filter(query, None, now), id__in=service_ids)
-    facts = {
-        service_id: _Facts(
-            service_id=service_id,
-            name=translated(translations, "name", language, name),
-            kind=kind,
-            verification_state=effective_state(state, review_due, now),
-        )
-        for service_id, name, translations, kind, state, review_due in rows.values_list(
-            "id", "name", "translations", "kind", "verification_state", "review_due"
-        )
-    }
-    languages = Service.languages.through.objects.filter(service_id__in=facts)
-    for service_id, code in languages.values_list("service_id", "language__code"):
-        facts[service_id].spoken.add(code)
-    schedules = {
-        schedule_id: (service_id, channel_id, WeeklyHours(zone, always_open))
-        for schedule_id, service_id, channel_id, zone, always_open in Schedule.objects.filter(
-            service_id__in=facts
-        ).values_list("id", "service_id", "channel_id", "timezone", "always_open")
-    }
-    intervals: dict[int, list[Interval]] = {}
-    for schedule_id, weekday, opens, closes in OpeningInterval.objects.filter(
-        schedule_id__in=[schedule_id for schedule_id, entry in schedules.items() if not entry[2].always_open]
-    ).values_list("schedule_id", "weekday", "opens", "closes"):
-        intervals.setdefault(schedule_id, []).append(Interval(weekday, opens, closes))
-    for schedule_id, (service_id, channel_id, hours) in schedules.items():
-        hours = replace(hours, intervals=tuple(intervals.get(schedule_id, ())))
-        target = facts[service_id].own_hours if channel_id is None else facts[service_id].channel_hours
-        target.append(hours)
+    """Two queries: each service with the languages it is offered in, then its schedules with their intervals."""
+    rows = Service.objects.filter(_service_filter(query, None, now), id__in=service_ids).order_by()
+    facts: dict[int, _Facts] = {}
+    for service_id, name, translations, kind, state, review_due, code in rows.values_list(
+        "id", "name", "translations", "kind", "verification_state", "review_due", "languages__code"
+    ):
+        known = facts.get(service_id)
+        if known is None:
+            known = facts[service_id] = _Facts(
+                service_id=service_id,
+                name=translated(translations, "name", language, name),
+                kind=kind,
+                verification_state=effective_state(state, review_due, now),
+            )
+        if code:
+            known.spoken.add(code)
+    schedules: dict[int, tuple[int, int | None, WeeklyHours, list[Interval]]] = {}
+    weekly = Schedule.objects.filter(service_id__in=facts).order_by("id", "intervals__weekday", "intervals__opens")
+    for schedule_id, service_id, channel_id, zone, always_open, weekday, opens, closes in weekly.values_list(
+        "id",
+        "service_id",
+        "channel_id",
+        "timezone",
+        "always_open",
+        "intervals__weekday",
+        "intervals__opens",
+        "intervals__closes",
+    ):
+        entry = schedules.setdefault(schedule_id, (service_id, channel_id, WeeklyHours(zone, always_open), []))
+        if weekday is not None and not always_open:
+            entry[3].append(Interval(weekday, opens, closes))
+    for owner, channel, hours, intervals in schedules.values():
+        target = facts[owner].own_hours if channel is None else facts[owner].channel_hours
+        target.append(replace(hours, intervals=tuple(intervals)))
     return facts
 
 
