@@ -15,6 +15,7 @@ unverified, stale), then name and id so equal scores are always ordered the same
 line is always part of the answer when the country has one.
 """
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field, replace
@@ -183,7 +184,12 @@ def find_help(query: HelpQuery, *, now: datetime | None = None) -> HelpAnswer:
 
 
 def _topic_id(slug: str) -> int | None:
-    return Topic.objects.filter(slug=slug).values_list("id", flat=True).first()
+    key = "help:topic:" + hashlib.sha256(slug.encode()).hexdigest()[:32]
+    cached = cache.get(key)
+    if cached is None:
+        cached = Topic.objects.filter(slug=slug).values_list("id", flat=True).first() or 0
+        cache.set(key, cached, settings.SEARCH_CACHE_SECONDS)
+    return int(cached) or None
 
 
 def _service_filter(query: HelpQuery, topic_id: int | None, now: datetime) -> Q:
@@ -350,7 +356,24 @@ def with_squared_distance(rows: QuerySet[Any], point: tuple[float, float]) -> Qu
 
 
 def service_conditions(query: HelpQuery, topic_id: int | None, now: datetime) -> tuple[str, list[Any]]:
-    """The service conditions of a query as SQL on the service table, compiled once by the ORM."""
+    """The service conditions of a query as SQL on the service table, compiled by the ORM.
+
+    Only verified-only queries depend on the time; the others are compiled once per process.
+    """
+    if query.verified_only:
+        return _compiled_conditions(query, topic_id, now)
+    sql, params = _timeless_conditions(query.kinds, query.age, topic_id)
+    return sql, list(params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _timeless_conditions(kinds: tuple[str, ...], age: int | None, topic_id: int | None) -> tuple[str, tuple[Any, ...]]:
+    query = HelpQuery(country="", kinds=kinds, age=age)
+    sql, params = _compiled_conditions(query, topic_id, timezone.now())
+    return sql, tuple(params)
+
+
+def _compiled_conditions(query: HelpQuery, topic_id: int | None, now: datetime) -> tuple[str, list[Any]]:
     services = Service.objects.filter(_service_filter(query, topic_id, now))
     sql, params = services.query.get_compiler(using=services.db).compile(services.query.where)
     return str(sql), list(params)

@@ -381,7 +381,13 @@ def _save_conversation(sender_hash: str, **state: object) -> None:
         **state,
         "expires_at": _expiry(),
     }
-    Conversation.objects.update_or_create(sender_hash=sender_hash, defaults=defaults)
+    # One statement (INSERT ... ON CONFLICT DO UPDATE): a texter's two messages cannot race to create it.
+    Conversation.objects.bulk_create(
+        [Conversation(sender_hash=sender_hash, **defaults)],
+        update_conflicts=True,
+        unique_fields=["sender_hash"],
+        update_fields=list(defaults),
+    )
 
 
 def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> Reply:

@@ -299,6 +299,20 @@ def test_more_gives_the_next_results_then_says_there_are_no_more(client, listing
 
 
 @pytest.mark.django_db
+def test_a_new_search_replaces_the_texters_last_one(client, listings):
+    send(client, "HELP S4P 3Y2")
+    send(client, "MORE")
+    before = Conversation.objects.get()
+    Conversation.objects.update(expires_at=timezone.now() + timedelta(minutes=1))
+    send(client, "BLACKMAIL S4P 3Y2")
+    after = Conversation.objects.get()
+    assert after.pk == before.pk
+    assert (before.topic, after.topic) == ("", "sextortion")
+    assert after.next_index < before.next_index
+    assert after.expires_at > timezone.now() + timedelta(hours=settings.SMS_STATE_TTL_HOURS - 1)
+
+
+@pytest.mark.django_db
 def test_a_result_number_gives_that_results_details(client, listings):
     send(client, "HELP S4P 3Y2")
     result_ids = Conversation.objects.get().result_ids
