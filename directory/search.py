@@ -389,9 +389,14 @@ def nearest_points(
     """Return (service id, lat, lon) of the points nearest ``point``, widening the search ring by ring.
 
     For Coverage, only radius coverage counts, and only when the point lies within its own radius.
-    ``conditions`` (see ``service_conditions``) restricts the services. The SQL is written here rather
-    than built by the ORM for each ring: it runs up to three times per search, and building it cost
-    more than running it.
+    ``conditions`` (see ``service_conditions``) restricts the services.
+
+    Each ring is one query in two steps: the nearest points of the ring, read from the covering
+    (band, longitude, latitude, ..., service) index alone, then the service conditions checked on
+    those few only. When the conditions leave too few among them (a rare topic in a crowded city),
+    the same ring is asked again for as many points as the share that passed says are needed; only
+    a ring that was read whole and still falls short moves the search to a wider one. Points come in
+    (distance, service id) order throughout, so the answer is the one a scan of every point would give.
     """
     lat0, lon0 = point
     km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
@@ -399,8 +404,11 @@ def nearest_points(
     service_table = connection.ops.quote_name(Service._meta.db_table)
     own_radius = model is Coverage
     service_sql, service_params = conditions
+    passes = f"CASE WHEN {service_sql} THEN 1 ELSE 0 END" if service_sql else "1"
+    radius_column = "t.radius_km" if own_radius else "NULL"
+    d2_params = [lat0, KM_PER_DEGREE_LAT, lat0, KM_PER_DEGREE_LAT, lon0, km_per_lon, lon0, km_per_lon]
     found: dict[int, tuple[int, float, float]] = {}
-    index = 0
+    index, points = 0, 8 * wanted
     while True:
         ring = rings[index]
         dlat, dlon = ring / KM_PER_DEGREE_LAT, min(ring / km_per_lon, 180.0)
@@ -414,29 +422,33 @@ def nearest_points(
         if own_radius:
             where.append("t.scope = %s")
             params.append(CoverageScope.RADIUS.value)
-        if service_sql:
-            where.append(service_sql)
-            params.extend(service_params)
-        radius_column = "t.radius_km" if own_radius else "NULL"
         sql = (
-            "SELECT service_id, latitude, longitude FROM ("  # noqa: S608 - only quoted names are interpolated
+            f"SELECT n.service_id, n.latitude, n.longitude, {passes} FROM ("  # noqa: S608 - only quoted names
+            "SELECT service_id, latitude, longitude, d2 FROM ("
             f"SELECT t.service_id, t.latitude, t.longitude, {radius_column} AS radius_km, "
             "((t.latitude - %s) * %s) * ((t.latitude - %s) * %s) "
             "+ ((t.longitude - %s) * %s) * ((t.longitude - %s) * %s) AS d2 "
-            f"FROM {table} t INNER JOIN {service_table} ON {service_table}.id = t.service_id "
-            f"WHERE {' AND '.join(where)}"
-            ") near WHERE d2 <= %s"
+            f"FROM {table} t WHERE {' AND '.join(where)}"
+            ") ring WHERE d2 <= %s"
             + (" AND d2 <= radius_km * radius_km" if own_radius else "")
             + " ORDER BY d2, service_id LIMIT %s"
+            f") n INNER JOIN {service_table} ON {service_table}.id = n.service_id ORDER BY n.d2, n.service_id"
         )
-        d2_params = [lat0, KM_PER_DEGREE_LAT, lat0, KM_PER_DEGREE_LAT, lon0, km_per_lon, lon0, km_per_lon]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*d2_params, *params, ring * ring, 2 * wanted])
+            cursor.execute(sql, [*service_params, *d2_params, *params, ring * ring, points])
             rows = cursor.fetchall()
         found = {}
-        for service_id, lat, lon in rows:
-            found.setdefault(service_id, (service_id, lat, lon))
-        if len(found) >= wanted or index == len(rings) - 1:
+        for service_id, lat, lon, passed in rows:
+            if passed:
+                found.setdefault(service_id, (service_id, lat, lon))
+        if len(found) >= wanted:
+            break
+        if len(rows) >= points:
+            # Ask for as many points as the share that passed says are needed, twice over (at least 4x).
+            share = max(len(found), 1) / len(rows)
+            points = max(4 * points, math.ceil(2 * wanted / share))
+            continue
+        if index == len(rings) - 1:
             break
         index = _next_ring(rings, index, len(found), wanted)
     return list(found.values())[:wanted]

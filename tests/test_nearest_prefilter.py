@@ -3,10 +3,11 @@
 import random
 
 import pytest
+from django.utils import timezone
 from geopy.distance import geodesic
 
-from directory.models import Coverage, Location
-from directory.search import COVERAGE_RINGS_KM, LOCATED_RINGS_KM, nearest_points
+from directory.models import Coverage, Location, Topic
+from directory.search import COVERAGE_RINGS_KM, LOCATED_RINGS_KM, HelpQuery, nearest_points, service_conditions
 from tests import builders
 
 pytestmark = pytest.mark.django_db
@@ -15,14 +16,17 @@ pytestmark = pytest.mark.django_db
 CENTRES = [(50.45, -104.61), (51.51, -0.13), (-33.87, 151.21), (53.35, -6.26)]
 
 
-def build_dataset(seed: int, size: int) -> None:
+def build_dataset(seed: int, size: int, topic_share: float = 0.0) -> None:
     rng = random.Random(seed)
     for number in range(size):
         lat, lon = rng.choice(CENTRES)
         spread = rng.choice([0.05, 0.3, 1.5])
         point = (lat + rng.gauss(0, spread), lon + rng.gauss(0, spread))
         radius = rng.choice([None, None, 10.0, 60.0])
-        builders.service(f"Synthetic Example {seed}-{number:04}", country="CA", point=point, radius_km=radius)
+        topics = ("sextortion",) if rng.random() < topic_share else ()
+        builders.service(
+            f"Synthetic Example {seed}-{number:04}", country="CA", point=point, radius_km=radius, topics=topics
+        )
 
 
 def exhaustive(point, rows, max_km: float, own_radius: bool, slack: float) -> list[tuple[float, int]]:
@@ -74,3 +78,36 @@ def test_radius_coverage_prefilter_agrees_with_an_exhaustive_scan(seed):
         wanted = rng.choice([1, 5, 30])
         got = nearest_points(Coverage, point, COVERAGE_RINGS_KM, wanted)
         assert_agrees(got, rows, point, wanted, COVERAGE_RINGS_KM[-1], own_radius=True)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_with_a_rare_topic_the_prefilter_still_agrees_with_an_exhaustive_scan(seed):
+    # One listing in ten has the topic: the nearest points of a ring are mostly the wrong ones, so
+    # the search must ask the same ring again for more before it may widen.
+    build_dataset(seed, 300, topic_share=0.1)
+    conditions = service_conditions(HelpQuery(country="CA"), Topic.objects.get(slug="sextortion").id, timezone.now())
+    with_topic = Location.objects.filter(service__topics__slug="sextortion")
+    rows = [(s, lat, lon, 0.0) for s, lat, lon in with_topic.values_list("service_id", "latitude", "longitude")]
+    radius = Coverage.objects.filter(scope="radius", service__topics__slug="sextortion")
+    radius_rows = list(radius.values_list("service_id", "latitude", "longitude", "radius_km"))
+    rng = random.Random(seed * 100)
+    for _ in range(20):
+        lat, lon = rng.choice(CENTRES)
+        point = (lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.5, 0.5))
+        wanted = rng.choice([1, 5, 12])
+        got = nearest_points(Location, point, LOCATED_RINGS_KM, wanted, conditions)
+        assert_agrees(got, rows, point, wanted, LOCATED_RINGS_KM[-1], own_radius=False)
+        got = nearest_points(Coverage, point, COVERAGE_RINGS_KM, wanted, conditions)
+        assert_agrees(got, radius_rows, point, wanted, COVERAGE_RINGS_KM[-1], own_radius=True)
+
+
+def test_a_crowd_at_the_same_spot_does_not_hide_the_matching_services_behind_it():
+    centre = (50.45, -104.61)
+    for number in range(150):
+        builders.service(f"Crowd Example {number:03}", country="CA", point=centre)
+    near = [(50.46, -104.61), (50.47, -104.62), (50.50, -104.70)]
+    for number, point in enumerate(near):
+        builders.service(f"Topic Example {number}", country="CA", point=point, topics=("sextortion",))
+    conditions = service_conditions(HelpQuery(country="CA"), Topic.objects.get(slug="sextortion").id, timezone.now())
+    got = nearest_points(Location, centre, LOCATED_RINGS_KM, 3, conditions)
+    assert [(lat, lon) for _service, lat, lon in got] == near
