@@ -14,7 +14,16 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.datasets import BASE_DIR, Size, may_truncate, parse_size, postgres_name, prepare_postgres, prepare_sqlite
+from bench.datasets import (
+    BASE_DIR,
+    Size,
+    may_truncate,
+    parse_size,
+    postgres_name,
+    prepare_postgres,
+    prepare_sqlite,
+    read_into_page_cache,
+)
 from bench.generator import Atlas, build_atlas, read_centroids
 from bench.report import Cell, check_targets, markdown_checks, markdown_table, summarize, write_results
 from bench.server import IDLE_TIMEOUT_SECONDS, WORKERS, max_worker_rss_mb, running, wait_until_idle
@@ -262,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             size_env = prepare_postgres(size, SEED, env, report=print)
         else:
             size_env = prepare_sqlite(size, SEED, env, report=print)
+            read_into_page_cache(Path(size_env["SQLITE_PATH"]), report=print)
         cells = bench_size(size, size_env, args, atlas, wrk, logs)
         title = f"{size.label} ({size.services:,} services)"
         sections.append((title, cells))
