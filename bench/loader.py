@@ -205,9 +205,13 @@ def tune_for_bulk_load(connection: Any) -> None:
 
 
 def analyze(connection: Any) -> None:
-    """Give the query planner statistics, as autovacuum (PostgreSQL) or ``PRAGMA optimize`` would."""
+    """Give the query planner statistics, as autovacuum (PostgreSQL) or ``PRAGMA optimize`` would.
+
+    PostgreSQL is also vacuumed, as autovacuum would do soon after a bulk load: until then index-only
+    scans still read every table row, because no page is yet marked all-visible.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
