@@ -28,7 +28,7 @@ from directory.models import (
     Topic,
 )
 from directory.regions import region_name
-from directory.search import MAX_LIMIT, HelpQuery, effective_verification, service_open_now
+from directory.search import MAX_LIMIT, HelpAnswer, HelpQuery, effective_verification, service_open_now
 from directory.validators import is_country_code, language_for
 
 
@@ -437,6 +437,50 @@ class NearestResponseSerializer(serializers.Serializer[Any]):
     query = ResolvedQuerySerializer()
     emergency_number = serializers.CharField()
     results = HelpResultSerializer(many=True)
+
+
+def nearest_representation(resolved: dict[str, Any], answer: HelpAnswer, request: Any) -> dict[str, Any]:
+    """The body NearestResponseSerializer describes, built without its per-field machinery.
+
+    /nearest/ is the API's busiest answer; the serializer stays its documented shape, and a test
+    holds the two to the same output.
+    """
+    return {
+        "query": {
+            "postcode": str(resolved["postcode"]),
+            "place": str(resolved["place"]),
+            "country": str(resolved["country"]),
+            "subdivision": str(resolved["subdivision"]),
+            "latitude": None if resolved["latitude"] is None else float(resolved["latitude"]),
+            "longitude": None if resolved["longitude"] is None else float(resolved["longitude"]),
+        },
+        "emergency_number": answer.emergency_number,
+        "results": [
+            {
+                "id": result.service_id,
+                "url": request.build_absolute_uri(reverse("service-detail", kwargs={"pk": result.service_id})),
+                "name": result.name,
+                "kind": result.kind,
+                "distance_km": result.distance_km,
+                "reason": result.reason,
+                "open_now": result.open_now,
+                "always_open": result.always_open,
+                "verification_state": result.verification_state,
+                "contacts": [
+                    {
+                        "kind": contact.kind,
+                        "value": contact.value,
+                        "display": contact.display,
+                        "sms_keyword": contact.sms_keyword,
+                        "label": contact.label,
+                    }
+                    for contact in result.contacts
+                ],
+                "topics": list(result.topics),
+            }
+            for result in answer.results
+        ],
+    }
 
 
 class DataSourceSerializer(serializers.Serializer[Any]):

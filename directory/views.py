@@ -30,6 +30,7 @@ from directory.serializers import (
     ServiceDetailSerializer,
     ServiceSummarySerializer,
     TopicSerializer,
+    nearest_representation,
 )
 
 LANG_PARAMETER = OpenApiParameter(
@@ -169,6 +170,4 @@ class NearestView(generics.GenericAPIView[Any]):
         if not query.language:
             query = replace(query, language=request_language(request))
         answer = find_help(query)
-        body = {"query": params.validated_data["resolved"], "emergency_number": answer.emergency_number}
-        body["results"] = answer.results
-        return Response(NearestResponseSerializer(body, context={"request": request}).data)
+        return Response(nearest_representation(params.validated_data["resolved"], answer, request))

@@ -1,6 +1,10 @@
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
+from directory.search import find_help
+from directory.serializers import NearestQuerySerializer, NearestResponseSerializer
 from tests import builders
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +183,20 @@ def test_the_about_page_credits_the_data_sources(api):
     assert "GeoNames" in attributions
     assert "Royal Mail" in attributions
     assert "La Poste" in attributions
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"postcode": "S4P 3Y2", "topic": "sextortion"}, {"lat": 43.64, "lon": -79.39, "country": "CA"}, {"country": "CA"}],
+)
+def test_the_answer_has_exactly_the_documented_shape(api, listings, params):
+    # The view builds its body directly; the response serializer documents it in the OpenAPI schema.
+    response = api.get(NEAREST, params)
+    query = NearestQuerySerializer(data=params)
+    assert query.is_valid(), query.errors
+    answer = find_help(query.validated_data["query"])
+    body = {"query": query.validated_data["resolved"], "emergency_number": answer.emergency_number}
+    body["results"] = answer.results
+    documented = NearestResponseSerializer(body, context={"request": response.wsgi_request}).data
+    assert response.json() == json.loads(json.dumps(documented))
+    assert response.json()["results"]
