@@ -518,7 +518,8 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def _national_24_7_line(query: HelpQuery, now: datetime) -> int | None:
     """Pick the country's best always-open national helpline, whatever the topic asked (cached briefly)."""
-    key = _cache_key("line", query)
+    # A national line does not depend on the subdivision: one entry per country serves them all.
+    key = _cache_key("line", replace(query, subdivision=""))
     cached = cache.get(key)
     if cached is not None:
         return int(cached) or None
