@@ -206,7 +206,9 @@ class ServiceFilter(django_filters.FilterSet):
             return queryset.filter(
                 Exists(serves.filter(service_id=OuterRef("pk"))) | Exists(located.filter(service_id=OuterRef("pk")))
             )
-        return queryset.filter(Q(id__in=serves.values("service_id")) | Q(id__in=located.values("service_id")))
+        # One id set (a UNION), not an OR of two: PostgreSQL turns a single IN into a hash semi-join,
+        # but an OR of two large IN sets into a per-listing linear scan of a set too big to hash.
+        return queryset.filter(id__in=serves.values("service_id").union(located.values("service_id")))
 
     def filter_channel(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         if not value:
