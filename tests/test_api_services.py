@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -87,6 +89,22 @@ def test_country_filter_lists_services_serving_that_country_including_worldwide_
         "Regina Example Police",
         "Worldwide Example Takedown",
     ]
+
+
+def test_country_and_kind_filters_read_one_id_set_and_need_no_distinct(api, listings):
+    # A listing both located in and covering the country is listed once, from one IN over a UNION:
+    # PostgreSQL cannot hash an OR of two large IN sets, and DISTINCT over every column cost seconds.
+    builders.service("Both Example Unit", kind="police", country="CA", point=(50.45, -104.61))
+    Service.objects.get(name="Both Example Unit").coverage.create(scope="country", country="CA")
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(SERVICES, {"country": "CA", "kind": "police"}).json()
+    assert [row["name"] for row in body["results"]] == ["Both Example Unit", "Regina Example Police"]
+    assert body["count"] == 2
+    listing_queries = [q["sql"] for q in queries.captured_queries if '"directory_coverage"' in q["sql"]]
+    assert listing_queries
+    for sql in listing_queries[:2]:
+        assert " UNION " in sql
+        assert "DISTINCT" not in sql
 
 
 def test_region_filter_includes_provincial_national_and_worldwide_services(api, listings):

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from geopy.distance import great_circle
 
+from bench.datasets import read_into_page_cache
 from bench.generator import LANGUAGE_CODES, TABLES, TOPIC_SLUGS, Atlas, build_atlas, generate, read_centroids
 from bench.loader import ensure_topics_and_languages, table_plans, write_batch
 from directory.geocoding import subdivision_for
@@ -126,3 +127,13 @@ def test_generated_rows_load_through_the_bulk_loader_and_pass_model_validation(a
         assert sample, model.__name__
         for instance in sample:
             instance.full_clean()
+
+
+def test_a_dataset_is_read_whole_with_its_wal_before_it_is_measured(tmp_path):
+    database = tmp_path / "bench-200.sqlite3"
+    database.write_bytes(b"x" * 3_000_000)
+    (tmp_path / "bench-200.sqlite3-wal").write_bytes(b"y" * 1_000_000)
+    lines: list[str] = []
+    read_into_page_cache(database, lines.append)
+    assert len(lines) == 1
+    assert lines[0].startswith("  read 4 MB into the page cache")
