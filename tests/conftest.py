@@ -4,14 +4,18 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Give each xdist worker its own Redis database, so one worker's cache.clear() spares the others."""
+    """Give each xdist worker its own Redis database, counting down from the configured one.
+
+    Worker gwN uses database (configured - N), so one worker's cache.clear() spares the others, and two
+    runs configured with databases far enough apart never share one.
+    """
     from django.conf import settings
 
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if cache["BACKEND"].endswith("RedisCache") and worker.startswith("gw"):
-        base, _, _db = cache["LOCATION"].rpartition("/")
-        cache["LOCATION"] = f"{base}/{15 - int(worker[2:]) % 8}"
+        base, _, database = cache["LOCATION"].rpartition("/")
+        cache["LOCATION"] = f"{base}/{max(int(database or 15) - int(worker[2:]), 0)}"
 
 
 @pytest.fixture(autouse=True)
