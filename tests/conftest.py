@@ -1,4 +1,6 @@
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,11 +13,20 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     from django.conf import settings
 
+    # Accounts made by the tests need no slow key stretching; sign-in still goes through the real backends.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A file, not SQLite's shared-cache memory database: concurrent writers must meet SQLite's real locking
+    # (busy timeout, IMMEDIATE transactions), as they do in production.
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        folder = Path(tempfile.gettempdir()) / f"helpdir-tests-{os.getpid()}"
+        folder.mkdir(exist_ok=True)
+        database["TEST"] = {**database.get("TEST", {}), "NAME": str(folder / "test.sqlite3")}
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if cache["BACKEND"].endswith("RedisCache") and worker.startswith("gw"):
-        base, _, database = cache["LOCATION"].rpartition("/")
-        cache["LOCATION"] = f"{base}/{max(int(database or 15) - int(worker[2:]), 0)}"
+        base, _, number = cache["LOCATION"].rpartition("/")
+        cache["LOCATION"] = f"{base}/{max(int(number or 15) - int(worker[2:]), 0)}"
 
 
 @pytest.fixture(autouse=True)
