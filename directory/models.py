@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from directory.audit import AuditedHistoricalRecords, AuditedManager
 from directory.validators import (
     validate_country_code,
     validate_language_code,
@@ -163,6 +164,12 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, db_default=1, help_text="Bumped by every change; the ETag of writes"
+    )
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["name", "id"]
@@ -211,6 +218,14 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        help_text="Bumped by every change to the listing or its proposals; the ETag of writes",
+    )
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords(m2m_fields=["topics", "languages"])
 
     class Meta:
         ordering = ["name", "id"]
@@ -248,6 +263,9 @@ class ContactChannel(models.Model):
     is_primary = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
+
     class Meta:
         ordering = ["position", "id"]
         constraints = [
@@ -277,6 +295,9 @@ class Schedule(models.Model):
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
     always_open = models.BooleanField(default=False)
 
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -295,6 +316,9 @@ class OpeningInterval(models.Model):
     weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])
     opens = models.TimeField()
     closes = models.TimeField()
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["weekday", "opens"]
@@ -317,6 +341,9 @@ class Coverage(models.Model):
     longitude = models.FloatField(null=True, blank=True)
     radius_km = models.FloatField(null=True, blank=True)
     latitude_band = _band_field()
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords(excluded_fields=["latitude_band"])
 
     class Meta:
         indexes = [
@@ -369,6 +396,9 @@ class Location(models.Model):
     precision = models.CharField(max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE)
     latitude_band = _band_field()
 
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords(excluded_fields=["latitude_band"])
+
     class Meta:
         # Covers the ring search (directory.search.nearest_points): no table read per point in the box.
         indexes = [
@@ -406,3 +436,89 @@ class PostcodeArea(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country} {self.code}"
+
+
+class MembershipRole(models.TextChoices):
+    MAINTAINER = "maintainer", "Maintainer (proposes changes to the organisation's listings)"
+    VIEWER = "viewer", "Viewer (reads the organisation's listings, proposals and history)"
+
+
+class Membership(models.Model):
+    """A user's part in an organisation. Moderators (group ``moderators``) act on every organisation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=12, choices=MembershipRole.choices, default=MembershipRole.MAINTAINER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_user_organization")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.organization}"
+
+
+class ProposalAction(models.TextChoices):
+    CREATE = "create", "New listing"
+    UPDATE = "update", "Change to a listing"
+    ARCHIVE = "archive", "Archive a listing"
+    RESTORE = "restore", "Restore an archived listing"
+    UPDATE_ORGANIZATION = "update_organization", "Change to an organisation"
+
+
+class ProposalState(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Superseded by a later proposal"
+    WITHDRAWN = "withdrawn", "Withdrawn by its author"
+
+
+class Proposal(models.Model):
+    """A change waiting for a moderator: the full proposed version and its diff against its base version.
+
+    ``base_version`` is the listing's (or organisation's) version right after the proposal was made; a
+    proposal can be approved only while the target still has that version, so nothing that happened in
+    between is overwritten.
+    """
+
+    action = models.CharField(max_length=24, choices=ProposalAction.choices)
+    state = models.CharField(max_length=12, choices=ProposalState.choices, default=ProposalState.PENDING, db_index=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="proposals")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE, related_name="proposals")
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, help_text="The full proposed version")
+    diff = models.JSONField(default=dict, help_text='Per field: {"before": …, "after": …}')
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_note = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was rejected, shown to its author")
+
+    objects = AuditedManager()
+    history = AuditedHistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(state="pending", service__isnull=False),
+                name="proposal_one_pending_per_service",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["create", "update_organization"]) | Q(service__isnull=False),
+                name="proposal_service_action_has_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.state}"

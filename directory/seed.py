@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from directory.audit import acting_as
+from directory.changes import bump_version
 from directory.geocoding import Place, locate_city, resolve_postcode
 from directory.models import (
     ChannelKind,
@@ -623,7 +625,7 @@ def load_seed(directory: Path = HELPLINES, topics_path: Path = FIXTURES / "topic
     curated = read_curated(directory)
     plans = [plan_service(row, curated) for row in seed_rows(directory)]
     summary = SeedSummary()
-    with transaction.atomic():
+    with transaction.atomic(), acting_as(None, "load_seed"):
         topics = sync_topics(read_topics(topics_path))
         summary.topics = len(topics)
         for plan in plans:
@@ -691,6 +693,8 @@ def write_plan(plan: ServicePlan, topics: dict[str, Topic]) -> str:
     ]
     if any(children_changed) and not changed:
         service.save(update_fields=["updated_at"])
+    if not created and (changed or any(children_changed)):
+        bump_version(service)
     if created:
         return "created"
     return "updated" if changed or any(children_changed) else "unchanged"

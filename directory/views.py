@@ -14,9 +14,11 @@ from rest_framework.response import Response
 
 from directory import geocoding
 from directory.about import DATA_SOURCES
+from directory.exceptions import etag
 from directory.filters import OrganizationFilter, ServiceFilter
 from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
+from directory.permissions import ReadOrSignedIn
 from directory.regions import region_name
 from directory.search import find_help
 from directory.serializers import (
@@ -32,6 +34,7 @@ from directory.serializers import (
     TopicSerializer,
     nearest_representation,
 )
+from directory.write_views import OrganizationWriteMixin, ServiceWriteMixin
 
 LANG_PARAMETER = OpenApiParameter(
     "lang", OpenApiTypes.STR, enum=["en", "fr", "es"], description="Answer language (else Accept-Language, else en)"
@@ -47,11 +50,21 @@ class LanguageContextMixin(generics.GenericAPIView[Any]):
         }
 
 
+class VersionETagMixin(generics.GenericAPIView[Any]):
+    """A single record carries a strong ETag from its version column, the one writes check with If-Match."""
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        body = self.get_serializer(instance).data
+        return Response(body, headers={"ETag": etag(instance.version)})
+
+
 @extend_schema(parameters=[LANG_PARAMETER])
-class ServiceViewSet(LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Service]):
+class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Service]):
     """Listings. Lists show verified listings unless ``verified=any`` or ``verified=false`` is given."""
 
     filterset_class = ServiceFilter
+    permission_classes = [ReadOrSignedIn]
 
     def get_queryset(self) -> QuerySet[Service]:
         queryset = Service.objects.filter(archived_at__isnull=True).select_related("organization")
@@ -65,7 +78,8 @@ class ServiceViewSet(LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Service
 
 
 @extend_schema(parameters=[LANG_PARAMETER])
-class OrganizationViewSet(viewsets.ReadOnlyModelViewSet[Organization]):
+class OrganizationViewSet(OrganizationWriteMixin, VersionETagMixin, viewsets.ReadOnlyModelViewSet[Organization]):
+    permission_classes = [ReadOrSignedIn]
     queryset = Organization.objects.filter(archived_at__isnull=True).order_by("name", "id")
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilter

@@ -143,3 +143,26 @@ def clear_directory() -> None:
     Topic.objects.all().delete()
     Language.objects.all().delete()
     PostcodeArea.objects.all().delete()
+
+
+def maintainer(username: str, org: str = "Example Org", role: str = "maintainer") -> Any:
+    """A user with a membership of ``org`` (a maintainer unless ``role`` says viewer)."""
+    from directory.accounts import ensure_user, make_maintainer
+
+    user, _ = ensure_user(username, f"{username}@example.org", "a long test password 1")
+    make_maintainer(user, organization(org), role)
+    return user
+
+
+def moderator(username: str) -> Any:
+    from directory.accounts import ensure_user, make_moderator
+
+    user, _ = ensure_user(username, f"{username}@example.org", "a long test password 1")
+    make_moderator(user)
+    return user
+
+
+def token_for(user: Any) -> str:
+    from knox.models import AuthToken
+
+    return AuthToken.objects.create(user=user)[1]

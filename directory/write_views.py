@@ -1,0 +1,396 @@
+"""The write API: maintainers propose, moderators review. Every change goes through ``directory.changes``.
+
+Scoping: a maintainer reaches only their organisations' listings through these paths; any other listing
+answers 404, as if it did not exist. Writes need ``If-Match`` with the ETag of the version edited.
+"""
+
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from knox.models import AuthToken
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from directory import changes
+from directory.audit import acting_as
+from directory.exceptions import PreconditionRequired, etag
+from directory.history import service_history
+from directory.models import Membership, Organization, Proposal, ProposalAction, ProposalState, Service
+from directory.permissions import IsModerator, is_moderator, may_edit, organizations_of, proposals_of, services_of
+from directory.write_serializers import (
+    EvidenceInput,
+    HistoryEntrySerializer,
+    LoginInput,
+    MembershipInput,
+    OrganizationInput,
+    ProposalSerializer,
+    RejectInput,
+    ServiceInput,
+    TokenSerializer,
+)
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the version you edited, from its GET or your last write, e.g. "3"',
+)
+ERROR_BODY = inline_serializer(
+    "FieldErrors",
+    {"field.path": serializers.ListField(child=serializers.CharField())},
+)
+DETAIL_BODY = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
+STALE_BODY = inline_serializer(
+    "StaleVersion", {"detail": serializers.CharField(), "current_etag": serializers.CharField()}
+)
+WRITE_ERRORS: dict[int | str, Any] = {
+    400: OpenApiResponse(ERROR_BODY, description="Invalid body: each key is a field path, e.g. channels[1].value"),
+    401: OpenApiResponse(DETAIL_BODY, description="No valid token: send Authorization: Token <token>"),
+    403: OpenApiResponse(DETAIL_BODY, description="Signed in, but not allowed (e.g. a viewer, not a maintainer)"),
+    404: OpenApiResponse(DETAIL_BODY, description="No such listing among the ones you maintain"),
+    412: OpenApiResponse(STALE_BODY, description="If-Match is not the current version; the current ETag is sent"),
+    428: OpenApiResponse(DETAIL_BODY, description="If-Match is missing"),
+    429: OpenApiResponse(DETAIL_BODY, description="Too many requests; see Retry-After"),
+}
+PROPOSED = OpenApiResponse(ProposalSerializer, description="Stored as a proposal; the public listing is unchanged")
+
+
+def expected_version(request: Request) -> int:
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw:
+        raise PreconditionRequired()
+    if raw.startswith('"') and raw.endswith('"') and raw[1:-1].isdigit():
+        return int(raw[1:-1])
+    # A weak or malformed tag never matches a strong ETag; 0 is no version.
+    return 0
+
+
+def proposal_response(proposal: Proposal, version: int | None) -> Response:
+    response = Response(ProposalSerializer(proposal).data, status=status.HTTP_202_ACCEPTED)
+    response["Location"] = f"/api/v1/proposals/{proposal.pk}/"
+    if version is not None:
+        response["ETag"] = etag(version)
+    return response
+
+
+def _validated_service(request: Request, *, base: dict[str, Any], service: Service | None, partial: bool) -> Any:
+    context = {
+        "request": request,
+        "base": base,
+        "moderator": is_moderator(request.user),
+        "organization_id": service.organization_id if service else None,
+    }
+    data = request.data
+    if service is not None and isinstance(data, dict) and "organization" not in data and not partial:
+        data = {**data, "organization": service.organization_id}
+    only = [key for key in data if key in ServiceInput().fields] if partial and isinstance(data, dict) else None
+    serializer = ServiceInput(data=data, context=context, only=only)
+    serializer.is_valid(raise_exception=True)
+    return {**base, **serializer.validated_data}
+
+
+class ServiceWriteMixin(generics.GenericAPIView[Any]):
+    """Create, replace, update and archive listings; their history; restoring an archived one."""
+
+    def _own_service(self, *, editing: bool) -> Service:
+        if not self.request.user.is_authenticated:
+            raise AuthenticationFailed("Sign in: send Authorization: Token <token>.")
+        service = services_of(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        if service is None:
+            raise NotFound("No such listing among the ones you maintain.")
+        if editing and not may_edit(self.request.user, service.organization_id):
+            raise PermissionDenied("Viewers read listings; only maintainers propose changes.")
+        return service
+
+    @extend_schema(request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Propose a new listing; it appears in no public answer until a moderator approves it."""
+        data = _validated_service(request, base={}, service=None, partial=False)
+        if not may_edit(request.user, data["organization"]):
+            raise PermissionDenied("You do not maintain this organisation.")
+        organization = Organization.objects.get(pk=data["organization"])
+        return proposal_response(changes.propose_new_service(request.user, organization, data), None)
+
+    @extend_schema(parameters=[IF_MATCH], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Propose a replacement of the listing (every field; omitted ones take their defaults)."""
+        return self._propose_update(partial=False)
+
+    @extend_schema(parameters=[IF_MATCH], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Propose a change of the fields given; a nested list (channels, coverage…) is replaced whole."""
+        return self._propose_update(partial=True)
+
+    def _propose_update(self, *, partial: bool) -> Response:
+        service = self._own_service(editing=True)
+        version = expected_version(self.request)
+        base = changes.current_draft(service) if partial else {}
+        data = _validated_service(self.request, base=base, service=service, partial=partial)
+        proposal = changes.propose_service_change(self.request.user, service, data, version)
+        return proposal_response(proposal, proposal.base_version)
+
+    @extend_schema(parameters=[IF_MATCH], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Propose archiving the listing: once approved it leaves every public answer; its rows stay."""
+        service = self._own_service(editing=True)
+        version = expected_version(request)
+        proposal = changes.propose_service_change(request.user, service, {}, version, ProposalAction.ARCHIVE)
+        return proposal_response(proposal, proposal.base_version)
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        request=None,
+        responses={200: OpenApiResponse(description="Restored; the new ETag is sent"), **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsModerator])
+    def restore(self, request: Request, pk: str) -> Response:
+        """Bring an archived listing back into public answers (moderators)."""
+        service = get_object_or_404(Service, pk=pk)
+        restored = changes.restore(request.user, service, expected_version(request))
+        return Response({"id": restored.pk, "archived_at": None}, headers={"ETag": etag(restored.version)})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)],
+        responses={200: HistoryEntrySerializer(many=True), **{k: WRITE_ERRORS[k] for k in (400, 401, 404, 429)}},
+    )
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    def history(self, request: Request, pk: str) -> Response:
+        """Every change to the listing and its parts, newest first: who, when, and each field before/after."""
+        service = self._own_service(editing=False)
+        entries = service_history(service)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+
+
+class OrganizationWriteMixin(generics.GenericAPIView[Any]):
+    @extend_schema(
+        request=OrganizationInput,
+        responses={201: OpenApiResponse(description="Created"), **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 429)}},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create an organisation (moderators)."""
+        if not is_moderator(request.user):
+            raise PermissionDenied("Only moderators create organisations.")
+        serializer = OrganizationInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic(), acting_as(request.user, "created the organisation"):
+            organization = Organization.objects.create(**serializer.validated_data)
+        return Response(
+            {"id": organization.pk, **changes.organization_snapshot(organization)},
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(organization.version)},
+        )
+
+    @extend_schema(parameters=[IF_MATCH], request=OrganizationInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._propose(partial=False)
+
+    @extend_schema(parameters=[IF_MATCH], request=OrganizationInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._propose(partial=True)
+
+    def _propose(self, *, partial: bool) -> Response:
+        if not self.request.user.is_authenticated:
+            raise AuthenticationFailed("Sign in: send Authorization: Token <token>.")
+        organization = organizations_of(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        if organization is None:
+            raise NotFound("No such organisation among the ones you maintain.")
+        if not may_edit(self.request.user, organization.pk):
+            raise PermissionDenied("Viewers read; only maintainers propose changes.")
+        version = expected_version(self.request)
+        serializer = OrganizationInput(
+            data=self.request.data, partial=partial, context={"organization_id": organization.pk}
+        )
+        serializer.is_valid(raise_exception=True)
+        data = {**changes.organization_snapshot(organization), **serializer.validated_data}
+        proposal = changes.propose_organization_change(self.request.user, organization, data, version)
+        return proposal_response(proposal, proposal.base_version)
+
+
+class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
+    """Proposals: a maintainer sees their organisations' ones; moderators see all (the review queue)."""
+
+    serializer_class = ProposalSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = None
+
+    def get_queryset(self) -> QuerySet[Proposal]:
+        queryset = proposals_of(self.request.user).select_related("author", "decided_by", "service", "organization")
+        state = self.request.query_params.get("state")
+        if state:
+            if state not in ProposalState.values:
+                raise serializers.ValidationError({"state": [f"Must be one of: {', '.join(ProposalState.values)}."]})
+            queryset = queryset.filter(state=state)
+        service = self.request.query_params.get("service")
+        if service:
+            if not service.isdigit():
+                raise serializers.ValidationError({"service": ["Must be a listing id."]})
+            queryset = queryset.filter(service_id=int(service))
+        return queryset.order_by("created_at", "id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", OpenApiTypes.STR, enum=ProposalState.values, description="pending: the queue"),
+            OpenApiParameter("service", OpenApiTypes.INT),
+        ],
+        responses={200: ProposalSerializer(many=True), **{k: WRITE_ERRORS[k] for k in (400, 401, 429)}},
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Oldest first; ``state=pending`` is the review queue."""
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ProposalSerializer, **{k: WRITE_ERRORS[k] for k in (401, 404, 429)}})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=EvidenceInput,
+        responses={
+            200: ProposalSerializer,
+            409: OpenApiResponse(DETAIL_BODY, description="Already decided, or the listing changed since"),
+            **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 404, 429)},
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsModerator])
+    def approve(self, request: Request, pk: str) -> Response:
+        """Apply the proposal, verified with evidence (moderators other than its author)."""
+        evidence = EvidenceInput(data=request.data)
+        evidence.is_valid(raise_exception=True)
+        proposal = changes.approve(request.user, self.get_object(), **evidence.validated_data)
+        return Response(ProposalSerializer(proposal).data)
+
+    @extend_schema(
+        request=RejectInput,
+        responses={
+            200: ProposalSerializer,
+            409: OpenApiResponse(DETAIL_BODY, description="Already decided"),
+            **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 404, 429)},
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsModerator])
+    def reject(self, request: Request, pk: str) -> Response:
+        """Refuse the proposal with a reason its author will see (moderators)."""
+        body = RejectInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal = changes.reject(request.user, self.get_object(), body.validated_data["reason"])
+        return Response(ProposalSerializer(proposal).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ProposalSerializer,
+            409: OpenApiResponse(DETAIL_BODY, description="Already decided"),
+            **{k: WRITE_ERRORS[k] for k in (401, 403, 404, 429)},
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        """Take back your own pending proposal."""
+        proposal = self.get_object()
+        if proposal.author_id != request.user.pk:
+            raise PermissionDenied("Only its author can withdraw a proposal.")
+        return Response(ProposalSerializer(changes.withdraw(request.user, proposal)).data)
+
+
+class MembershipSerializer(serializers.ModelSerializer[Membership]):
+    user: Any = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "organization", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MembershipViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Membership]
+):
+    """Who maintains which organisation. Everyone sees their own; moderators see and manage all."""
+
+    serializer_class = MembershipSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = None
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        queryset = Membership.objects.select_related("user").order_by("organization", "user__username")
+        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
+            return queryset.none()
+        return queryset if is_moderator(self.request.user) else queryset.filter(user=self.request.user)
+
+    @extend_schema(
+        request=MembershipInput,
+        responses={201: MembershipSerializer, **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 429)}},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Make a user a maintainer (or viewer) of an organisation (moderators)."""
+        if not is_moderator(request.user):
+            raise PermissionDenied("Only moderators manage memberships.")
+        body = MembershipInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=body.validated_data["user"]).first()
+        if user is None:
+            raise serializers.ValidationError({"user": ["No such user."]})
+        with transaction.atomic(), acting_as(request.user, "granted membership"):
+            membership, _ = Membership.objects.update_or_create(
+                user=user,
+                organization=body.validated_data["organization"],
+                defaults={"role": body.validated_data["role"]},
+            )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None, **{k: WRITE_ERRORS[k] for k in (401, 403, 404, 429)}})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not is_moderator(request.user):
+            raise PermissionDenied("Only moderators manage memberships.")
+        membership = self.get_object()
+        with transaction.atomic(), acting_as(request.user, "revoked membership"):
+            membership.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LoginView(APIView):
+    """Exchange a username and password for an API token (hashed at rest, expiring, revocable)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Token"
+
+    @extend_schema(
+        request=LoginInput,
+        responses={
+            200: TokenSerializer,
+            400: WRITE_ERRORS[400],
+            401: OpenApiResponse(DETAIL_BODY, description="Wrong username or password"),
+            429: OpenApiResponse(DETAIL_BODY, description="Too many failed sign-ins; see Retry-After"),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        body = LoginInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request._request, **body.validated_data)
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("Wrong username or password.")
+        instance, token = AuthToken.objects.create(user=user)
+        return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
+
+
+class LogoutView(KnoxLogoutView):
+    """Revoke the token this request is signed with."""
+
+    @extend_schema(request=None, responses={204: None, 401: WRITE_ERRORS[401]})
+    def post(self, request: Request, format: Any = None) -> Response:
+        return super().post(request, format)
