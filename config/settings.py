@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "rest_framework_api_key",
     "directory",
     "sms",
 ]
@@ -50,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Outside the caching one, so the 304s it answers are counted too.
+    "directory.usage.PartnerUsageMiddleware",
+    "directory.http_caching.ReadCachingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,9 +129,19 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
+    # Partner keys first: a refused key gets 401 with WWW-Authenticate: Api-Key.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "directory.authentication.PartnerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["directory.throttling.ClientRateThrottle", "directory.throttling.PartnerKeyQuota"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "30/minute")},
+    # Proxies in front of the app whose X-Forwarded-For is trusted for the client's address (0: none).
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
 }
+
+# Seconds browsers and CDNs may reuse a public read before revalidating it.
+HTTP_CACHE_MAX_AGE = env_int("HTTP_CACHE_MAX_AGE", 60, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpline directory API",
@@ -138,6 +152,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "directory.schema.document_caching_and_limits",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "directory.models.ServiceKind",
         "OrganizationKindEnum": "directory.models.OrganizationKind",
