@@ -29,7 +29,7 @@ CACHE_HEADERS = {
     "ETag": _header("A hash of the body: send it back as If-None-Match to get a 304 while it is unchanged."),
     "Last-Modified": _header("The newest change to any listing or organisation."),
     "Cache-Control": _header("`public, max-age=…` for anonymous reads, `private, max-age=…` with a partner key."),
-    "Vary": _header("Accept-Language, Authorization, Cookie: a shared cache keeps one copy per language."),
+    "Vary": _header("Includes Accept-Language and Authorization: a shared cache keeps one copy per language."),
 }
 CONDITIONAL_PARAMETERS: list[dict[str, Any]] = [
     {

@@ -130,6 +130,10 @@ def test_a_moderator_revokes_keys_from_the_admin_list():
     partner, key = issue("Safe Schools app")
     client = APIClient()
     client.force_login(moderator())
+    listing = client.get("/admin/directory/partnerkey/")
+    assert listing.status_code == 200
+    assert partner.prefix in listing.content.decode()
+    assert key not in listing.content.decode()
     response = client.post(
         "/admin/directory/partnerkey/", {"action": "revoke", "_selected_action": [partner.pk]}, follow=True
     )

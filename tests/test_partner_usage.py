@@ -72,3 +72,11 @@ def test_anonymous_calls_are_not_counted_for_any_key():
     APIClient().get("/api/v1/topics/")
     usage.copy_counters()
     assert not PartnerKeyUsage.objects.exists()
+
+
+def test_a_304_counts_as_a_call():
+    partner, client = issue()
+    etag = client.get("/api/v1/topics/")["ETag"]
+    assert client.get("/api/v1/topics/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    usage.copy_counters()
+    assert PartnerKeyUsage.objects.get(key=partner).calls == 2
