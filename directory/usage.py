@@ -7,7 +7,7 @@ forgets them (counters live three days).
 """
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -53,16 +53,17 @@ def store(key: PartnerKey, day: date, totals: dict[str, int]) -> None:
         rows.update(**{field: Greatest(field, totals[field]) for field in FIELDS})
 
 
-def copy_counters(day: date | None = None) -> None:
-    """Copy every key's counters for ``day`` (today) from the cache to the database."""
-    day = day or today()
+def copy_counters() -> None:
+    """Copy every key's counters for today and yesterday (whose last minutes may not be copied yet)."""
+    days = [today(), today() - timedelta(days=1)]
     keys = list(PartnerKey.objects.all())
-    names = [_counter(key.prefix, day, field) for key in keys for field in FIELDS]
+    names = [_counter(key.prefix, day, field) for key in keys for day in days for field in FIELDS]
     counted = cache.get_many(names)
     for key in keys:
-        totals = {field: int(counted.get(_counter(key.prefix, day, field), 0)) for field in FIELDS}
-        if totals["calls"]:
-            store(key, day, totals)
+        for day in days:
+            totals = {field: int(counted.get(_counter(key.prefix, day, field), 0)) for field in FIELDS}
+            if totals["calls"]:
+                store(key, day, totals)
 
 
 class PartnerUsageMiddleware:

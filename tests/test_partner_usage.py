@@ -80,3 +80,13 @@ def test_a_304_counts_as_a_call():
     assert client.get("/api/v1/topics/", HTTP_IF_NONE_MATCH=etag).status_code == 304
     usage.copy_counters()
     assert PartnerKeyUsage.objects.get(key=partner).calls == 2
+
+
+def test_the_last_calls_of_yesterday_are_copied_today(monkeypatch):
+    partner, client = issue()
+    client.get("/api/v1/topics/")
+    client.get("/api/v1/topics/")
+    monkeypatch.setattr(throttling, "now", lambda: FIXED_NOW + 86400)
+    usage.copy_counters()
+    yesterday = PartnerKeyUsage.objects.get(key=partner)
+    assert (yesterday.day.isoformat(), yesterday.calls) == ("2027-01-15", 2)
