@@ -52,9 +52,9 @@ RATE_LIMIT_BODY = {
         "detail": {"type": "string"},
         "limit": {
             "type": "string",
-            "enum": ["anonymous_per_minute", "user_per_minute", "key_per_minute", "key_per_day"],
-            "description": "The limit that refused the request (the anonymous rate may be set per second, "
-            "hour or day instead, which changes the suffix).",
+            "description": "The limit that refused the request: key_per_minute, key_per_day, or without a key "
+            "anonymous_per_minute (user_per_minute when signed in; the suffix follows the configured window).",
+            "example": "key_per_minute",
         },
         "allowed": {"type": "integer", "description": "Requests the limit allows per window."},
         "window": {"type": "string", "description": "The clock window the limit counts in (minute, day …)."},
