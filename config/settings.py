@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_filters",
     "drf_spectacular",
+    "rest_framework_api_key",
     "directory",
     "sms",
 ]
@@ -55,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Outside the caching one, so the 304s it answers are counted too.
+    "directory.usage.PartnerUsageMiddleware",
+    "directory.http_caching.ReadCachingMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -139,13 +143,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # Partner keys first: a refused key gets 401 with WWW-Authenticate: Api-Key (writes say Token).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "directory.authentication.PartnerKeyAuthentication",
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
+    "DEFAULT_THROTTLE_CLASSES": ["directory.throttling.ClientRateThrottle", "directory.throttling.PartnerKeyQuota"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "30/minute")},
+    # Proxies in front of the app whose X-Forwarded-For is trusted for the client's address (0: none).
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
 }
+
+# Seconds browsers and CDNs may reuse a public read before revalidating it.
+HTTP_CACHE_MAX_AGE = env_int("HTTP_CACHE_MAX_AGE", 60, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpline directory API",
@@ -156,6 +167,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "directory.schema.document_caching_and_limits",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "directory.models.ServiceKind",
         "OrganizationKindEnum": "directory.models.OrganizationKind",

@@ -1,5 +1,6 @@
 """One translation from domain errors to HTTP, for every endpoint."""
 
+import hashlib
 from typing import Any
 
 from rest_framework import status
@@ -16,8 +17,15 @@ class PreconditionRequired(APIException):
     default_code = "precondition_required"
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(version: int, body: bytes = b"") -> str:
+    """A strong ETag: the version writes are checked against, then (for a body) a digest of what was sent.
+
+    The digest tells two representations of one version apart (languages) and catches any change that
+    did not go through a versioned write; ``If-Match`` compares the version alone.
+    """
+    if not body:
+        return f'"{version}"'
+    return f'"{version}-{hashlib.md5(body, usedforsecurity=False).hexdigest()[:16]}"'
 
 
 def flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from rest_framework_api_key.models import AbstractAPIKey
 
 from directory.audit import AuditedHistoricalRecords, AuditedManager
 from directory.validators import (
@@ -162,7 +163,7 @@ class Organization(models.Model):
     email = models.EmailField(blank=True)
     kind = models.CharField(max_length=20, choices=OrganizationKind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(
         default=1, db_default=1, help_text="Bumped by every change; the ETag of writes"
@@ -522,3 +523,38 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.state}"
+
+
+class PartnerKey(AbstractAPIKey):
+    """A partner app's API key (stored hashed) with the quotas moderators set for it."""
+
+    per_minute = models.PositiveIntegerField(default=120, help_text="Requests allowed per clock minute")
+    per_day = models.PositiveIntegerField(default=20000, help_text="Requests allowed per UTC day")
+    contact = models.EmailField(blank=True, help_text="Who to tell about changes, outages or abuse")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+        constraints = [
+            models.CheckConstraint(condition=Q(per_minute__gte=1), name="partner_key_per_minute_positive"),
+            models.CheckConstraint(condition=Q(per_day__gte=1), name="partner_key_per_day_positive"),
+        ]
+
+
+class PartnerKeyUsage(models.Model):
+    """One key's requests on one UTC day, copied from the shared cache's counters."""
+
+    key = models.ForeignKey(PartnerKey, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    client_errors = models.PositiveIntegerField(default=0, help_text="4xx answers other than 429")
+    throttled = models.PositiveIntegerField(default=0, help_text="429 answers")
+
+    class Meta:
+        ordering = ["-day", "key"]
+        verbose_name = "partner API key usage"
+        verbose_name_plural = "partner API key usage"
+        constraints = [models.UniqueConstraint(fields=["key", "day"], name="partner_key_usage_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.day}"

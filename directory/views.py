@@ -55,8 +55,17 @@ class VersionETagMixin(generics.GenericAPIView[Any]):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
-        body = self.get_serializer(instance).data
-        return Response(body, headers={"ETag": etag(instance.version)})
+        response = Response(self.get_serializer(instance).data)
+        response.etag_version = instance.version  # type: ignore[attr-defined]
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        version = getattr(response, "etag_version", None)
+        if version is not None and response.status_code == 200:
+            response.render()
+            response["ETag"] = etag(version, response.content)
+        return response
 
 
 @extend_schema(parameters=[LANG_PARAMETER])

@@ -4,6 +4,7 @@ Scoping: a maintainer reaches only their organisations' listings through these p
 answers 404, as if it did not exist. Writes need ``If-Match`` with the ETag of the version edited.
 """
 
+import re
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
@@ -17,7 +18,7 @@ from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +41,7 @@ from directory.write_serializers import (
     TokenSerializer,
 )
 
+STRONG_ETAG = re.compile(r'"(?P<version>[0-9]{1,9})(?:-[0-9a-f]{1,32})?"')
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -71,10 +73,9 @@ def expected_version(request: Request) -> int:
     raw = request.headers.get("If-Match", "").strip()
     if not raw:
         raise PreconditionRequired()
-    if raw.startswith('"') and raw.endswith('"') and raw[1:-1].isdigit():
-        return int(raw[1:-1])
+    match = STRONG_ETAG.fullmatch(raw)
     # A weak or malformed tag never matches a strong ETag; 0 is no version.
-    return 0
+    return int(match["version"]) if match else 0
 
 
 def proposal_response(proposal: Proposal, version: int | None) -> Response:
@@ -101,7 +102,14 @@ def _validated_service(request: Request, *, base: dict[str, Any], service: Servi
     return {**base, **serializer.validated_data}
 
 
-class ServiceWriteMixin(generics.GenericAPIView[Any]):
+class TokenChallengeMixin(generics.GenericAPIView[Any]):
+    """A write refused for want of credentials asks for a user token, not a partner key."""
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Token" if request.method not in SAFE_METHODS else str(super().get_authenticate_header(request))
+
+
+class ServiceWriteMixin(TokenChallengeMixin):
     """Create, replace, update and archive listings; their history; restoring an archived one."""
 
     def _own_service(self, *, editing: bool) -> Service:
@@ -174,7 +182,7 @@ class ServiceWriteMixin(generics.GenericAPIView[Any]):
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 
 
-class OrganizationWriteMixin(generics.GenericAPIView[Any]):
+class OrganizationWriteMixin(TokenChallengeMixin):
     @extend_schema(
         request=OrganizationInput,
         responses={201: OpenApiResponse(description="Created"), **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 429)}},
