@@ -24,6 +24,7 @@ class Actor:
 
 
 _actor: ContextVar[Actor | None] = ContextVar("directory_actor", default=None)
+_records: dict[type[models.Model], "AuditedHistoricalRecords"] = {}
 
 
 @contextmanager
@@ -54,6 +55,11 @@ class AuditedHistoricalRecords(HistoricalRecords):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(get_user=history_user, **kwargs)
 
+    def finalize(self, sender: Any, **kwargs: Any) -> None:
+        super().finalize(sender, **kwargs)
+        if sender._meta.abstract is False and not sender.__name__.startswith("Historical"):
+            _records.setdefault(sender, self)
+
     def get_change_reason_for_object(self, instance: Any, history_type: Any, using: Any) -> str:
         reason = super().get_change_reason_for_object(instance, history_type, using)
         actor = _actor.get()
@@ -61,7 +67,11 @@ class AuditedHistoricalRecords(HistoricalRecords):
 
 
 def _record(model: Any, objects: Sequence[models.Model], *, update: bool) -> None:
-    if objects:
+    if update and model in _records:
+        # One at a time, as a save would: the record then carries the many-to-many values too.
+        for obj in objects:
+            _records[model].create_historical_record(obj, "~")
+    elif objects:
         actor = _actor.get()
         model.history.bulk_history_create(
             objects,

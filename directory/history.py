@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from directory.models import ContactChannel, Coverage, Location, OpeningInterval, Schedule, Service
+from directory.models import ContactChannel, Coverage, Language, Location, OpeningInterval, Schedule, Service, Topic
 
 _TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 _QUIET_FIELDS = {"updated_at", "latitude_band"}
@@ -36,11 +36,15 @@ def _entry(part: str, record: Any, previous: Any) -> dict[str, Any]:
     m2m = [f.name for f in getattr(record, "_history_m2m_fields", [])]
     if record.history_type == "~" and previous is not None:
         delta = record.diff_against(previous, excluded_fields=_QUIET_FIELDS)
-        changes = [{"field": c.field, "before": _plain(c.old), "after": _plain(c.new)} for c in delta.changes]
+        changes = [
+            {"field": c.field, "before": _plain(c.old, c.field), "after": _plain(c.new, c.field)} for c in delta.changes
+        ]
     elif record.history_type == "-":
-        changes = [{"field": name, "before": _plain(_value(record, name)), "after": None} for name in fields]
+        changes = [{"field": name, "before": _plain(_value(record, name), name), "after": None} for name in fields]
     else:
-        changes = [{"field": name, "before": None, "after": _plain(_value(record, name))} for name in fields + m2m]
+        changes = [
+            {"field": name, "before": None, "after": _plain(_value(record, name), name)} for name in fields + m2m
+        ]
     user = record.history_user
     return {
         "date": record.history_date,
@@ -57,13 +61,22 @@ def _entry(part: str, record: Any, previous: Any) -> dict[str, Any]:
 def _value(record: Any, name: str) -> Any:
     field = record.instance_type._meta.get_field(name)
     if field.is_relation and field.many_to_many:
-        return [str(row) for row in getattr(record, name).all()]
+        return [row[name[:-1]] for row in getattr(record, name).values(name[:-1])]
     return getattr(record, field.attname)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
-        if isinstance(value, list):
-            return [_plain(item) for item in value]
+def _plain(value: Any, field: str) -> Any:
+    """JSON values; topics and languages by slug and code rather than by through-table rows."""
+    if field in _NAMES and isinstance(value, list):
+        ids = [row.get(field[:-1]) if isinstance(row, dict) else row for row in value]
+        names = dict(_NAMES[field].objects.filter(pk__in=ids).values_list("pk", _NAME_FIELDS[field]))
+        return sorted(str(names.get(pk, pk)) for pk in ids)
+    if isinstance(value, (str, int, float, bool, type(None), dict)):
         return value
+    if isinstance(value, list):
+        return [_plain(item, "") for item in value]
     return str(value)
+
+
+_NAMES: dict[str, Any] = {"topics": Topic, "languages": Language}
+_NAME_FIELDS = {"topics": "slug", "languages": "code"}

@@ -467,3 +467,18 @@ def test_history_records_who_changed_what_newest_first(world: dict[str, Any]) ->
     channel_events = {(e["type"], e["part"]) for e in entries if e["part"] == "channel"}
     assert channel_events == {("created", "channel"), ("deleted", "channel")}
     assert any(e["reason"] == "proposed: update" and e["user"] == "alice" for e in entries)
+
+
+def test_history_shows_topic_changes_by_slug_and_no_phantom_ones(world: dict[str, Any]) -> None:
+    a = world["a"]
+    builders.topic("police_reporting")
+    proposal = patch(
+        client_for(world["maintainer_a"]), a, {"topics": ["police_reporting", "sextortion"]}, f'"{a.version}"'
+    ).json()
+    client_for(world["moderator"]).post(
+        f"/api/v1/proposals/{proposal['id']}/approve/", {"evidence_note": "ok"}, format="json"
+    )
+    entries = client_for(world["moderator"]).get(f"{SERVICES}{a.pk}/history/").json()["results"]
+    since_proposal = [e for e in entries if e["reason"] in ("proposed: update", f"approved proposal #{proposal['id']}")]
+    topic_changes = [c for e in since_proposal for c in e["changes"] if c["field"] == "topics"]
+    assert topic_changes == [{"field": "topics", "before": ["sextortion"], "after": ["police_reporting", "sextortion"]}]
