@@ -690,3 +690,54 @@ def test_organisations_are_shared_and_typed(seed_output):
 def test_load_seed_loads_the_postcode_table_first_when_it_is_empty(seed_output):
     assert "CA: 1662 postcodes" in seed_output
     assert PostcodeArea.objects.filter(country="CA", code="S4P").exists()
+
+
+def test_iso_language_codes_are_read_as_codes_not_names():
+    assert language_codes("en; other languages via ezispeak interpreters") == (
+        [("en", "English")],
+        ["other languages via ezispeak interpreters"],
+    )
+    assert language_codes("hi; en") == ([("hi", "Hindi"), ("en", "English")], [])
+
+
+def test_every_row_the_new_notes_call_third_party_only_is_pending():
+    curated = read_curated()
+    rows = [row for row in seed_rows() if row["source_seen"] == "2026-12-01"]
+    pending = {row["name"] for row in rows if plan_service(row, curated).verification_state == "pending"}
+
+    assert "New Zealand Police non-emergency line 105" in pending
+    assert "3018 (Association e-Enfance)" in pending
+    assert "TelefonSeelsorge" in pending
+    assert {row["name"] for row in rows if row["country"] == "IN"} <= pending
+    assert "Netsafe" not in pending
+    assert "PHAROS \u2013 portail officiel de signalement des contenus illicites" not in pending
+    assert "StopNCII.org (Revenge Porn Helpline / SWGfL)" not in pending
+
+
+@pytest.mark.django_db
+def test_take_it_down_is_one_worldwide_listing_with_the_sources_of_both_rows(seed_output):
+    listing = service("Take It Down (NCMEC)")
+
+    assert list(listing.coverage.values_list("scope", flat=True)) == [CoverageScope.WORLDWIDE]
+    assert "https://takeitdown.ncmec.org/faq/" in listing.evidence_sources
+    assert listing.evidence_sources[0] == listing.evidence_url
+    assert "Listed twice in the shared data" in listing.evidence_note
+    assert listing.channels.get(kind=ChannelKind.PHONE).value == "+18008435678"
+
+
+@pytest.mark.django_db
+def test_conflicts_and_doubts_in_the_notes_reach_the_moderator_in_the_evidence(seed_output):
+    netsafe = service("Netsafe")
+    tele_manas = service("Tele-MANAS (National Tele Mental Health Programme)")
+
+    assert netsafe.verification_state == VerificationState.VERIFIED
+    assert "Conflict: the Netsafe pages" in netsafe.evidence_note
+    assert tele_manas.verification_state == VerificationState.PENDING
+    assert '"1-800-91-4416", probably a typo' in tele_manas.evidence_note
+
+
+@pytest.mark.django_db
+def test_the_cork_garda_station_is_placed_in_cork(seed_output):
+    location = service("Anglesea Street Garda Station (Cork City Divisional HQ)").locations.get()
+
+    assert (location.precision, location.latitude, location.longitude) == (GeocodePrecision.CITY, 51.885, -8.4802)
