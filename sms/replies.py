@@ -385,9 +385,10 @@ def search_reply(view: SearchView) -> Composed:
         # Never longer than the footer the results were fitted around, so it fits.
         remaining = view.start + consumed < len(view.results)
         message.add(_FOOTER, text("footer_more" if remaining else "footer", language))
-    if not view.danger:
-        full = _emergency_line(language, view.emergency, danger=False, police=view.police)
-        if not message.add(_EMERGENCY, full):
+    if not view.danger and view.police:
+        # The police's own number only if it still fits; the emergency number was kept room for.
+        message.remove(_EMERGENCY)
+        if not message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False, police=view.police)):
             message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
     return Composed(message.text, consumed)
 
@@ -414,6 +415,9 @@ def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> 
     if view.start < len(view.results):
         # Room for "reply a number, MORE for more" is kept before results fill the page.
         message.add(_FOOTER, text("footer_more", language))
+    if not view.danger:
+        # So is room for the emergency number: a reply never goes out without it.
+        message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
     shown: list[int] = []
     consumed = 0
     for index in range(view.start, len(view.results)):

@@ -279,3 +279,14 @@ def test_help_text_in_german_says_what_to_send_and_the_police_number():
     assert "Sende HILFE + deine Postleitzahl (z.B. HILFE 10115)" in text
     assert "Notruf: 112, Polizei 110" in text
     assert "Sende STOP zum Abbestellen." in text
+
+
+def test_a_full_page_of_results_never_pushes_out_the_emergency_number():
+    # Six results whose names leave just too little room for the emergency line after them.
+    results = tuple(Listing("Fictional Unit " + "x" * 32, (Channel("phone", "1-866-555-0100"),)) for _ in range(6))
+    advice = "Don't pay or reply. Keep the messages. Report it - it's not your fault."
+    view = SearchView(language="en", results=results, country="CA", emergency="911", advice=advice)
+    reply = search_reply(view).text
+
+    assert reply.endswith("Emergency: 911")
+    assert segment_count(reply) <= MAX_SEGMENTS
