@@ -1,8 +1,11 @@
 """Load the topic taxonomy and the seed listings from fixtures/ (idempotent).
 
-Every row of ``fixtures/helplines/known-services.csv`` and ``local-services.csv`` becomes a listing
-with its organisation, channels, hours, coverage, location, topics, languages and evidence; see
-``directory.seed`` for the rules and ``fixtures/helplines/README.md`` for the sources.
+Every row of the four ``fixtures/helplines`` files (``known-services.csv``, ``local-services.csv`` and
+the NZ, DE, FR, IN and worldwide ones, ``directory.seed.SEED_FILES``) becomes a listing with its
+organisation, channels, hours, coverage, location, topics, languages and evidence; rows naming the same
+worldwide service are one listing. See ``directory.seed`` for the rules and
+``fixtures/helplines/README.md`` for the sources. The report counts rows per country, listings by
+verification state per country, channels by kind, and lists every phone or SMS entry it could not read.
 
 Coverage: a listing in a city gets a location (postcode centroid, else city centroid, else no point)
 and a radius coverage of 50 km around that point. 50 km takes in a city and its suburbs, the area a
