@@ -213,3 +213,12 @@ def test_in_a_beverly_hills_reply_a_line_to_call_comes_first_not_the_fbi_website
     assert lines[0].startswith("1. ")
     assert "https://" not in lines[0]
     assert not any("FBI Los Angeles Field Office" in line for line in lines[:1])
+
+
+def test_the_topics_are_named_in_german_for_lang_de(seeded):
+    response = APIClient().get("/api/v1/topics/", {"lang": "de"})
+    names = {row["slug"]: row["name"] for row in response.json()["results"]}
+
+    assert response.status_code == 200
+    assert names["image_removal"] == "Ein Bild entfernen lassen"
+    assert names["parent_support"] == "Hilfe für Eltern"
