@@ -16,7 +16,8 @@ DATA_SOURCES = [
         "licence": "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)",
         "attribution": (
             "Postal code data © GeoNames, licensed under CC BY 4.0. Modified: postcodes merged to prefix level and "
-            "coordinates averaged. Contains Royal Mail data © Royal Mail copyright and database right."
+            "coordinates averaged, GB codes given the county of most of their points, IE P14 removed. "
+            "Contains Royal Mail data © Royal Mail copyright and database right."
         ),
     },
     {

@@ -31,6 +31,11 @@ def emergency_numbers(country: str) -> EmergencyNumbers:
     return EMERGENCY_NUMBERS.get(key, FALLBACK)
 
 
+def police_number(country: str) -> str:
+    """Return the number that reaches the police directly where it is not the main one (110, 17), else ""."""
+    return next((number for number, reaches in emergency_numbers(country).alternates if reaches == "police"), "")
+
+
 def emergency_number(country: str) -> str:
     """Return the number to call first in an emergency in ``country`` (112 when unknown)."""
     return emergency_numbers(country).primary

@@ -36,6 +36,8 @@ class Place:
     longitude: float
     place: str
     subdivision: str
+    # The ISO 3166-2 code of the county inside ``subdivision`` (GB only; "" when it has none).
+    county: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def find_postcode_in_text(text: str, country_hint: str | None = None) -> Postcod
 
 
 def _place_from_row(row: PostcodeArea) -> Place:
-    return Place(row.country, row.code, row.latitude, row.longitude, row.place, row.subdivision)
+    return Place(row.country, row.code, row.latitude, row.longitude, row.place, row.subdivision, row.county)
 
 
 def _remembered(cache_key: str, find: Callable[[], Place | None]) -> Place | None:
@@ -243,9 +245,11 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", plain).split())
 
 
-# City-name words that qualify a part of the same city ("Regina Northwest", "Downtown Toronto", "PARIS 01").
+# City-name words that qualify a part of the same city ("Regina Northwest", "Downtown Toronto", "PARIS 01",
+# "Cork city southside").
 _CITY_QUALIFIER = re.compile(
     "north|south|east|west|central|centre|center|downtown|old|northeast|northwest|southeast|southwest"
+    "|northside|southside|eastside|westside"
     "|midtown|uptown|inner|outer|upper|lower|city|and|[0-9]+"
 )
 _CITY_WORD_ALIASES = {"saint": "st", "sainte": "ste", "mount": "mt"}
@@ -381,6 +385,53 @@ def subdivision_for(country: str, admin_name: str) -> str:
     if country == "FR" and re.fullmatch(r"[0-9][0-9ab]|9[78][0-9]", key):
         return codes.get(f"fr-{key}", "")
     return codes.get(key) or codes.get(admin_name.strip().casefold(), "")
+
+
+# County names in the GB table whose ISO 3166-2 name is another form of the same name.
+_COUNTY_ALIASES = {("GB", "western isles"): "GB-ELS"}
+# Words that wrap a county's name in the table or in ISO 3166-2 ("County Durham", "Durham, County",
+# "Edinburgh, City of", "Vale of Glamorgan, The").
+_COUNTY_WRAPPERS = re.compile(r"^(?:county of|city of|county|the) | (?:county|city|city of|the)$")
+
+
+def _county_key(name: str) -> str:
+    """Fold a county's name to the form the table and ISO 3166-2 share: "Durham, County" -> "durham"."""
+    folded = _fold(name.replace(",", " ,"))
+    head, _, tail = folded.partition(" , ")
+    folded = f"{tail} {head}" if tail else folded
+    previous = ""
+    while previous != folded:
+        previous, folded = folded, _COUNTY_WRAPPERS.sub("", folded).strip()
+    return folded
+
+
+@lru_cache(maxsize=8)
+def _counties_by_name(country: str) -> dict[str, str]:
+    """Second-level ISO 3166-2 codes by folded name; a name two codes share maps to neither."""
+    codes: dict[str, str] = {}
+    shared: set[str] = set()
+    for subdivision in pycountry.subdivisions.get(country_code=country) or ():
+        if subdivision.parent_code is None:
+            continue
+        key = _county_key(subdivision.name)
+        if key in codes and codes[key] != subdivision.code:
+            shared.add(key)
+        codes[key] = subdivision.code
+    return {key: code for key, code in codes.items() if key not in shared}
+
+
+@lru_cache(maxsize=4096)
+def county_for(country: str, county_name: str) -> str:
+    """Map a table's county name (GB ``admin2``) to its ISO 3166-2 code; "" when ISO has none.
+
+    Metropolitan and ceremonial counties (Greater London, Greater Manchester, West Midlands …) and
+    the historic counties of Northern Ireland have no ISO 3166-2 code: they map to "".
+    """
+    if not isinstance(country, str) or not isinstance(county_name, str) or not county_name.strip():
+        return ""
+    country = country.strip().upper()
+    key = _county_key(county_name)
+    return _COUNTY_ALIASES.get((country, key)) or _counties_by_name(country).get(key, "")
 
 
 @lru_cache(maxsize=1)

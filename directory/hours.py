@@ -58,8 +58,9 @@ _DAY_NAMES = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "fr": ("lun", "mar", "mer", "jeu", "ven", "sam", "dim"),
     "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+    "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
 }
-_EVERY_DAY = {"en": "Daily", "fr": "Tous les jours", "es": "Todos los días"}
+_EVERY_DAY = {"en": "Daily", "fr": "Tous les jours", "es": "Todos los días", "de": "Täglich"}
 _MIDNIGHT = time(0)
 
 

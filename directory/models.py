@@ -427,6 +427,9 @@ class PostcodeArea(models.Model):
     place = models.CharField(max_length=255, blank=True)
     admin_name = models.CharField(max_length=100, blank=True, help_text="Region name as the source gives it")
     subdivision = models.CharField(max_length=10, blank=True, help_text="ISO 3166-2 code")
+    county = models.CharField(
+        max_length=10, blank=True, help_text="ISO 3166-2 code of the county within the subdivision (GB), if any"
+    )
 
     class Meta:
         ordering = ["country", "code"]

@@ -11,6 +11,7 @@ abroad, otherwise the digits as dialled inside the country (``988``, ``116123``,
 """
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import phonenumbers
@@ -26,7 +27,8 @@ _ENTRY = re.compile(
     r"\s*(?P<rest>.*)$"
 )
 _EXTENSION_ONLY = re.compile(r"^ext\.?\s*(?P<extension>\d+)(?:\s*\((?P<bracket>[^()]*)\))?\s*(?P<rest>.*)$")
-_LABELLED_NUMBER = re.compile(r"^(?P<label>[^:]+):\s*(?P<number>\+?[0-9][0-9 ()-]*[0-9])$")
+# "from outside UK: +44 203 879 8560", or with no colon before an international number: "from abroad +33 1 …".
+_LABELLED_NUMBER = re.compile(r"^(?P<label>[^:+]+?)(?::\s*|\s+(?=\+))(?P<number>\+?[0-9][0-9 ()-]*[0-9])$")
 _SMS_ENTRY = re.compile(r"^(?P<number>\+?[0-9][0-9 -]*[0-9])(?:\s*\(text (?P<keyword>[A-Z0-9]+)\))?$")
 
 
@@ -66,6 +68,36 @@ def dial_value(text: str, country: str) -> str | None:
     if shortnumberinfo.is_valid_short_number_for_region(number, country):
         return _digits(written)
     return None
+
+
+# Channels that go through the telephone network; the others (websites, forms, chat, WhatsApp) work anywhere.
+_DIALLED_KINDS = frozenset({"phone", "sms"})
+# Numbers that, as a rule, do not connect from another country's network.
+_DOMESTIC_TYPES = frozenset({phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST})
+
+
+def reachable_from(kind: str, value: str, home_countries: Collection[str], caller_country: str) -> bool:
+    """Tell whether someone in ``caller_country`` can use a channel of a listing serving ``home_countries``.
+
+    A number stored in E.164 works from its own country code's countries (all of +1 for a North
+    American number) and from abroad unless it is toll-free or shared-cost (1-800, 0800 …). Digits
+    stored as dialled in the country (short codes, national-only numbers, star codes) work only in
+    the countries the listing serves. With no caller country, every channel counts.
+    """
+    if kind not in _DIALLED_KINDS or not caller_country:
+        return True
+    caller_country = caller_country.upper()
+    if not value.startswith("+"):
+        return caller_country in home_countries
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if caller_country in phonenumbers.region_codes_for_country_code(number.country_code or 0):
+        return True
+    return phonenumbers.can_be_internationally_dialled(number) and (
+        phonenumbers.number_type(number) not in _DOMESTIC_TYPES
+    )
 
 
 def parse_contacts(phone: str, sms: str, country: str) -> ParsedContacts:

@@ -49,9 +49,18 @@ from directory.models import (
     latitude_band,
     translated,
 )
+from directory.phones import reachable_from
 from directory.regions import region_name
 
-SUPPORTED_LANGUAGES = ("en", "fr", "es")
+SUPPORTED_LANGUAGES = ("en", "fr", "es", "de")
+
+# Getting an image taken down is what someone facing sextortion needs first after "don't pay", wherever
+# they are: for these topics the worldwide takedown services (topic ``TAKEDOWN_TOPIC``) are part of
+# every answer, ranked below the local and national help that matches the topic.
+TAKEDOWN_TOPIC = "image_removal"
+WORLDWIDE_TAKEDOWN_FOR = frozenset({"sextortion", "image_removal", "intimate_image_abuse"})
+# StopNCII.org (adults' images) and Take It Down (images taken before 18); others rank as usual.
+MAX_WORLDWIDE_TAKEDOWN = 2
 
 # How far a located service may be and still count as nearby; rings grow until enough are found.
 # A ring's cost grows with the points in its box, so the rings grow by steps of about 2.5: a dense
@@ -77,6 +86,8 @@ class HelpQuery:
     latitude: float | None = None
     longitude: float | None = None
     subdivision: str = ""
+    # The county within ``subdivision`` (ISO 3166-2, GB), whose police force covers it.
+    county: str = ""
     topic: str = ""
     language: str = "en"
     kinds: tuple[str, ...] = ()
@@ -107,6 +118,8 @@ class HelpResult:
     verification_state: str
     contacts: tuple[Contact, ...] = ()
     topics: tuple[str, ...] = ()
+    # False for results added only to fill the answer when too few match the topic asked.
+    topic_match: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,8 @@ class _Candidate:
     tier: int
     distance_km: float | None = None
     topic_backfill: bool = False
+    # The subdivision or county whose coverage brought the candidate in (for its reason).
+    area: str = ""
 
 
 _REASONS = {
@@ -132,6 +147,14 @@ _REASONS = {
         "national": "national",
         "worldwide": "worldwide",
         "always": "24/7",
+    },
+    "de": {
+        "km": "{km} km entfernt",
+        "near": "weniger als 1 km entfernt",
+        "covers": "zuständig für {region}",
+        "national": "landesweit",
+        "worldwide": "weltweit",
+        "always": "rund um die Uhr",
     },
     "fr": {
         "km": "à {km} km",
@@ -168,20 +191,46 @@ def find_help(query: HelpQuery, *, now: datetime | None = None) -> HelpAnswer:
     national_line = _national_24_7_line(query, now)
     if national_line is not None and national_line not in candidates:
         candidates[national_line] = _Candidate(national_line, TIER_NATIONAL, topic_backfill=topic_id is not None)
+    takedown = _worldwide_takedown(query, now) if query.topic in WORLDWIDE_TAKEDOWN_FOR else []
+    for service_id in takedown:
+        known = candidates.get(service_id)
+        if known is None or known.topic_backfill:
+            candidates[service_id] = _Candidate(service_id, TIER_WORLDWIDE)
 
     ranked = _rank(query, language, now, candidates)
     if query.open_now:
         ranked = [entry for entry in ranked if entry[2] is not False]
-    chosen = ranked[:limit]
-    if national_line is not None and all(entry[0].service_id != national_line for entry in chosen):
-        line = next((entry for entry in ranked if entry[0].service_id == national_line), None)
-        if line is not None:
-            chosen = [*chosen[: limit - 1], line]
+    chosen = _with_kept(ranked, {national_line, *takedown} - {None}, limit)
     return HelpAnswer(
         country=query.country,
         emergency_number=emergency_number(query.country),
         results=_results(chosen, query, language),
     )
+
+
+def _with_kept(ranked: list[Any], kept: set[Any], limit: int) -> list[Any]:
+    """The first ``limit`` ranked entries, making room at the end for the ``kept`` services, in rank order."""
+    must = [entry for entry in ranked if entry[0].service_id in kept][:limit]
+    rest = [entry for entry in ranked if entry[0].service_id not in kept][: limit - len(must)]
+    position = {id(entry): index for index, entry in enumerate(ranked)}
+    return sorted([*rest, *must], key=lambda entry: position[id(entry)])
+
+
+def _worldwide_takedown(query: HelpQuery, now: datetime) -> list[int]:
+    """Ids of the worldwide takedown services the query allows, as ranking orders a tier."""
+    topic_id = _topic_id(TAKEDOWN_TOPIC)
+    if topic_id is None:
+        return []
+    key = _cache_key("takedown", query, topic_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    conditions = service_conditions(query, topic_id, now)
+    found = area_services(
+        CoverageScope.WORLDWIDE, "country", "", conditions, query.language, now, MAX_WORLDWIDE_TAKEDOWN
+    )
+    cache.set(key, found, settings.SEARCH_CACHE_SECONDS)
+    return found
 
 
 def _topic_id(slug: str) -> int | None:
@@ -215,10 +264,10 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
     per_source = limit + 5
     candidates: dict[int, _Candidate] = {}
 
-    def add(service_id: int, tier: int, distance: float | None = None) -> None:
+    def add(service_id: int, tier: int, distance: float | None = None, area: str = "") -> None:
         current = candidates.get(service_id)
         if current is None or (tier, distance or 0.0) < (current.tier, current.distance_km or 0.0):
-            candidates[service_id] = _Candidate(service_id, tier, distance)
+            candidates[service_id] = _Candidate(service_id, tier, distance, area=area)
 
     conditions = service_conditions(query, topic_id, now)
     if query.latitude is not None and query.longitude is not None:
@@ -233,23 +282,32 @@ def _gather(query: HelpQuery, topic_id: int | None, now: datetime, limit: int) -
             add(service_id, TIER_LOCAL, distance)
         # Local services outrank every area-wide one, so with enough of them the area tiers cannot
         # reach the answer. Unless only open services are wanted: closed ones drop out after ranking.
+        # The county's own force is local too, and is always asked for.
         if len(candidates) >= limit and not query.open_now:
+            if query.county:
+                county = query.county.upper()
+                ids = area_services(
+                    CoverageScope.SUBDIVISION, "subdivision", county, conditions, query.language, now, limit
+                )
+                for service_id in ids:
+                    add(service_id, TIER_LOCAL, area=county)
             return candidates
 
-    for service_id, service_tier in _area_candidates(query, topic_id, now, limit + 10, conditions):
-        add(service_id, service_tier)
+    for service_id, service_tier, area in _area_candidates(query, topic_id, now, limit + 10, conditions):
+        add(service_id, service_tier, area=area)
     return candidates
 
 
 def _cache_key(kind: str, query: HelpQuery, *extra: object) -> str:
-    parts = (query.country, query.subdivision, query.language, query.kinds, query.age, query.verified_only, *extra)
+    parts = (query.country, query.subdivision, query.county, query.language, query.kinds, query.age, *extra)
+    parts += (query.verified_only,)
     return f"help:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def _area_candidates(
     query: HelpQuery, topic_id: int | None, now: datetime, wanted: int, conditions: tuple[str, list[Any]]
-) -> list[tuple[int, int]]:
-    """(service id, tier) of the services covering the query's subdivision, country or the world.
+) -> list[tuple[int, int, str]]:
+    """(service id, tier, area) of the services covering the query's county, subdivision, country or the world.
 
     Cached briefly: this depends on the area, not the point. Listings are re-checked when loaded, so
     an archived or changed one never shows; a new one joins within ``SEARCH_CACHE_SECONDS``.
@@ -264,10 +322,13 @@ def _area_candidates(
     ]
     if query.subdivision:
         tiers.append((TIER_SUBDIVISION, CoverageScope.SUBDIVISION, "subdivision", query.subdivision.upper()))
-    found: list[tuple[int, int]] = []
-    for tier, scope, column, code in sorted(tiers):
+    # A GB county is a police force's area: the force covering it is the local police, whatever its distance.
+    if query.county:
+        tiers.append((TIER_LOCAL, CoverageScope.SUBDIVISION, "subdivision", query.county.upper()))
+    found: list[tuple[int, int, str]] = []
+    for tier, scope, column, code in sorted(tiers, key=lambda entry: entry[0]):
         ids = area_services(scope, column, code, conditions, query.language, now, wanted)
-        found.extend((service_id, tier) for service_id in ids)
+        found.extend((service_id, tier, code if scope == CoverageScope.SUBDIVISION else "") for service_id in ids)
     cache.set(key, found, settings.SEARCH_CACHE_SECONDS)
     return found
 
@@ -632,17 +693,40 @@ def open_state(
     return any(is_open(hours, now) for hours in relevant), any(hours.always_open for hours in relevant)
 
 
-def contacts_for(service_ids: list[int]) -> dict[int, tuple[Contact, ...]]:
-    """Each service's ways to reach it, the primary phone first, then in the order the listing gives."""
+def contacts_for(service_ids: list[int], caller_country: str = "") -> dict[int, tuple[Contact, ...]]:
+    """Each service's ways to reach it, the primary phone first, then in the order the listing gives.
+
+    With ``caller_country``, only the channels someone there can use (``phones.reachable_from``).
+    The countries a listing covers come with its channels, in the same query.
+    """
     channels = ContactChannel.objects.filter(service_id__in=service_ids).order_by("position", "id")
-    found: dict[int, list[tuple[tuple[Any, ...], Contact]]] = {}
-    for service_id, kind, value, display, keyword, label, primary, position, channel_id in channels.values_list(
-        "service_id", "kind", "value", "display", "sms_keyword", "label", "is_primary", "position", "id"
+    found: dict[int, dict[int, tuple[tuple[Any, ...], Contact]]] = {}
+    homes: dict[int, set[str]] = {}
+    for service_id, kind, value, display, keyword, label, primary, position, channel_id, home in channels.values_list(
+        "service_id",
+        "kind",
+        "value",
+        "display",
+        "sms_keyword",
+        "label",
+        "is_primary",
+        "position",
+        "id",
+        "service__coverage__country",
     ):
+        if home:
+            homes.setdefault(channel_id, set()).add(home)
         key = (not (kind == ChannelKind.PHONE and primary), position, channel_id)
         contact = Contact(kind=kind, value=value, display=display or value, sms_keyword=keyword, label=label)
-        found.setdefault(service_id, []).append((key, contact))
-    return {service_id: tuple(c for _, c in sorted(pairs)) for service_id, pairs in found.items()}
+        found.setdefault(service_id, {})[channel_id] = (key, contact)
+    return {
+        service_id: tuple(
+            contact
+            for key, contact in sorted(pairs.values())
+            if reachable_from(contact.kind, contact.value, homes.get(key[2], set()), caller_country)
+        )
+        for service_id, pairs in found.items()
+    }
 
 
 def _topics(service_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -653,14 +737,14 @@ def _topics(service_ids: list[int]) -> dict[int, tuple[str, ...]]:
     return {service_id: tuple(slugs) for service_id, slugs in found.items()}
 
 
-def _reason(candidate: _Candidate, language: str, always_open: bool, subdivision: str) -> str:
+def _reason(candidate: _Candidate, language: str, always_open: bool) -> str:
     words = _REASONS[language]
     if candidate.tier == TIER_LOCAL and candidate.distance_km is not None:
         if candidate.distance_km < 1:
             return words["near"]
         return words["km"].format(km=round(candidate.distance_km))
-    if candidate.tier == TIER_SUBDIVISION:
-        text = words["covers"].format(region=region_name(subdivision))
+    if candidate.area:
+        text = words["covers"].format(region=region_name(candidate.area))
     elif candidate.tier == TIER_NATIONAL:
         text = words["national"]
     else:
@@ -696,19 +780,20 @@ def _results(
     ranked: list[tuple[_Candidate, _Facts, bool | None, bool]], query: HelpQuery, language: str
 ) -> tuple[HelpResult, ...]:
     ids = [candidate.service_id for candidate, *_ in ranked]
-    contacts, topics = contacts_for(ids), _topics(ids)
+    contacts, topics = contacts_for(ids, query.country), _topics(ids)
     return tuple(
         HelpResult(
             service_id=known.service_id,
             name=known.name,
             kind=known.kind,
             distance_km=round(candidate.distance_km, 1) if candidate.distance_km is not None else None,
-            reason=_reason(candidate, language, always_open, query.subdivision),
+            reason=_reason(candidate, language, always_open),
             open_now=open_now,
             always_open=always_open,
             verification_state=known.verification_state,
             contacts=contacts.get(known.service_id, ()),
             topics=topics.get(known.service_id, ()),
+            topic_match=not candidate.topic_backfill,
         )
         for candidate, known, open_now, always_open in ranked
     )

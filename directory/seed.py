@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,14 @@ from directory.validators import is_subdivision_code
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 HELPLINES = FIXTURES / "helplines"
-SEED_FILES = ("known-services.csv", "local-services.csv")
+SEED_FILES = (
+    "known-services.csv",
+    "local-services.csv",
+    "national-services-nz-de-fr-in-ww.csv",
+    "local-services-nz-de-fr-in.csv",
+)
+# The country code the shared data gives rows that serve everyone, wherever they are.
+WORLDWIDE = "WW"
 CITY_RADIUS_KM = 50.0
 REVIEW_INTERVAL_DAYS = 180
 
@@ -96,7 +103,7 @@ def organization_name(service_name: str) -> str:
     for text, organization in ORGANIZATION_ALIASES:
         if text in service_name:
             return organization
-    head, separator, _ = service_name.partition(" - ")
+    head, separator, _ = service_name.replace(" \u2013 ", " - ").partition(" - ")
     if separator:
         return head.strip()
     match = _TRAILING_BRACKET.match(service_name)
@@ -158,7 +165,7 @@ def topic_slugs(text: str, kind: str) -> list[str]:
             kind in (ServiceKind.REPORTING, ServiceKind.POLICE)
             and mentions("child sexual abuse material", "csam", "exploitation", "illegal", "indecent images"),
         ),
-        ("image_removal", kind != ServiceKind.POLICE and mentions("remov", "takedown", "notices to platforms")),
+        ("image_removal", kind != ServiceKind.POLICE and mentions("remov", "takedown", "notices to platforms", "hash")),
         ("grooming", mentions("luring", "grooming", "enticement", "leurre")),
         ("intimate_image_abuse", _INTIMATE_IMAGES.search(text) is not None),
         ("emotional_support", mentions("emotional support", "counselling", "listening", "any worry", "crisis support")),
@@ -195,16 +202,15 @@ def audience(text: str) -> tuple[int | None, int | None]:
 
 
 def language_codes(raw: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """Map "English; Spanish (online reporting forms)" to [(code, name)], returning what did not map cleanly."""
+    """Map "English; Spanish (online forms)" or "en; hi" to [(code, name)], returning what did not map cleanly."""
     languages: list[tuple[str, str]] = []
     leftovers: list[str] = []
     for part in (part.strip() for part in raw.split(";")):
         if not part:
             continue
         name = re.sub(r"\s*\(.*\)$", "", part)
-        try:
-            language = pycountry.languages.lookup(name)
-        except LookupError:
+        language = _language(name)
+        if language is None:
             leftovers.append(part)
             continue
         code = getattr(language, "alpha_2", None) or language.alpha_3
@@ -212,6 +218,18 @@ def language_codes(raw: str) -> tuple[list[tuple[str, str]], list[str]]:
         if name != part:
             leftovers.append(part)
     return languages, leftovers
+
+
+def _language(name: str) -> Any:
+    """An ISO 639 code ("en", "hin") is read as a code, anything else as a language's name."""
+    if re.fullmatch(r"[a-z]{2}", name):
+        return pycountry.languages.get(alpha_2=name)
+    if re.fullmatch(r"[a-z]{3}", name):
+        return pycountry.languages.get(alpha_3=name)
+    try:
+        return pycountry.languages.lookup(name)
+    except LookupError:
+        return None
 
 
 # --- Opening hours -------------------------------------------------------------------------------
@@ -302,6 +320,12 @@ COUNTRY_TIMEZONES = {
     "GB": "Europe/London",
     "IE": "Europe/Dublin",
     "AU": "Australia/Sydney",
+    "NZ": "Pacific/Auckland",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "IN": "Asia/Kolkata",
+    # Worldwide listings publish no local hours; UTC keeps any they add unambiguous.
+    WORLDWIDE: "UTC",
 }
 SUBDIVISION_TIMEZONES = {
     "CA-AB": "America/Edmonton",
@@ -379,6 +403,7 @@ OTHER_PAGES_NOTE = (
     "the first is not on the organisation's own website."
 )
 STORED_COPIES_NOTE = "The pages were stored copies; their crawl dates are unknown."
+PHONE_NOTE = "Phone (as listed): "
 PENDING_NOTE = "Pending: these facts rest only on secondary sources; check them against the official site."
 
 
@@ -399,8 +424,13 @@ def split_sources(raw: str) -> list[tuple[str, str]]:
 
 
 def evidence_note(
-    sources: Sequence[tuple[str, str]], website: str, seen: date, secondary: Sequence[SecondarySource]
+    sources: Sequence[tuple[str, str]],
+    website: str,
+    seen: date,
+    secondary: Sequence[SecondarySource],
+    remarks: Sequence[str] = (),
 ) -> str:
+    """Say how well the facts are confirmed, then the conflicts and doubts the data's notes record."""
     if secondary:
         lines = [PENDING_NOTE, *(f"- {item.field}: {item.source}" for item in secondary)]
     else:
@@ -408,6 +438,7 @@ def evidence_note(
         lines = [(OWN_PAGES_NOTE if own else OTHER_PAGES_NOTE).format(seen=seen.isoformat())]
     lines.append(STORED_COPIES_NOTE)
     lines.extend(f"Source note: {url} {annotation}" for url, annotation in sources if annotation)
+    lines.extend(remarks)
     return "\n".join(lines)
 
 
@@ -445,6 +476,8 @@ class Curated:
     secondary: dict[str, list[SecondarySource]] = field(default_factory=dict)
     coverage: dict[str, CoverageSpec] = field(default_factory=dict)
     translations: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # Conflicts and doubts the data's notes record about a listing, for the moderator.
+    remarks: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -482,16 +515,18 @@ def plan_service(row: dict[str, str], curated: Curated) -> ServicePlan:
     name = row["name"].strip()
     countries = [country.strip() for country in row["country"].split(";") if country.strip()]
     region, city = row["region"].strip(), row.get("city", "").strip()
+    # A worldwide row has no numbering plan: only numbers written with their country code are read.
+    phone_country = "" if countries[0] == WORLDWIDE else countries[0]
     text = f"{name}; {row['topics']}"
     kind = service_kind(row["kind"], text)
     organization = organization_name(name)
-    contacts = parse_contacts(row["phone"], row.get("sms", ""), countries[0])
+    contacts = parse_contacts(row["phone"], row.get("sms", ""), phone_country)
     languages, language_leftovers = language_codes(row["languages"])
     schedules, unstructured = schedules_for(row["hours"].strip(), contacts.channels)
     sources = split_sources(row["source_url"])
     seen = date.fromisoformat(row["source_seen"].strip())
     secondary = curated.secondary.get(name, [])
-    notes = [f"Phone (as listed): {note}" for note in contacts.notes]
+    notes = [f"{PHONE_NOTE}{note}" for note in contacts.notes]
     if language_leftovers:
         notes.append(f"Languages (as listed): {row['languages'].strip()}")
     min_age, max_age = audience(row["topics"])
@@ -525,11 +560,51 @@ def plan_service(row: dict[str, str], curated: Curated) -> ServicePlan:
         verification_state=VerificationState.PENDING if secondary else VerificationState.VERIFIED,
         evidence_url=sources[0][0] if sources else "",
         evidence_sources=tuple(url for url, _ in sources),
-        evidence_note=evidence_note(sources, row["website"].strip(), seen, secondary),
+        evidence_note=evidence_note(sources, row["website"].strip(), seen, secondary, curated.remarks.get(name, ())),
         source_seen=seen,
         notes=tuple(notes),
         unstructured_hours=unstructured,
     )
+
+
+def merge_plans(first: ServicePlan, second: ServicePlan) -> ServicePlan:
+    """Make one listing of two rows naming the same service (Take It Down: its US row and its WW row).
+
+    The first row's facts (its channels, and the notes about them) stay; the second adds its sources.
+    Worldwide coverage wins, and the listing is pending when either row rests on secondary sources.
+    """
+    sources = tuple(dict.fromkeys((*first.evidence_sources, *second.evidence_sources)))
+    added = [line for line in second.evidence_note.splitlines() if line not in first.evidence_note.splitlines()]
+    worldwide = next(
+        (plan.coverage for plan in (first, second) if plan.coverage[0].scope == CoverageScope.WORLDWIDE),
+        first.coverage,
+    )
+    pending = VerificationState.PENDING in (first.verification_state, second.verification_state)
+    return replace(
+        first,
+        coverage=worldwide,
+        evidence_sources=sources,
+        evidence_note="\n".join([first.evidence_note, *added]),
+        verification_state=VerificationState.PENDING if pending else first.verification_state,
+    )
+
+
+def seed_plans(rows: Iterable[dict[str, str]], curated: Curated) -> list[ServicePlan]:
+    """Plan every row; rows naming the same service, one of them worldwide, become one listing."""
+    plans: dict[str, ServicePlan] = {}
+    for row in rows:
+        plan = plan_service(row, curated)
+        known = plans.get(plan.name)
+        if known is None:
+            plans[plan.name] = plan
+        elif WORLDWIDE in (known.country, plan.country) or CoverageScope.WORLDWIDE in (
+            known.coverage[0].scope,
+            plan.coverage[0].scope,
+        ):
+            plans[plan.name] = merge_plans(known, plan)
+        else:
+            raise ValueError(f"Two seed rows name {plan.name!r}: merge them in the data or name them apart.")
+    return list(plans.values())
 
 
 def schedules_for(text: str, channels: Sequence[ContactSpec]) -> tuple[tuple[ScheduleSpec, ...], tuple[str, ...]]:
@@ -595,6 +670,8 @@ def read_curated(directory: Path = HELPLINES) -> Curated:
         curated.coverage[row["name"]] = CoverageSpec(scope, country=country, subdivision=subdivision)
     for row in read_csv(directory / "translations.csv"):
         curated.translations.setdefault(row["name"], {}).setdefault(row["language"], {})[row["field"]] = row["value"]
+    for row in read_csv(directory / "evidence-notes.csv"):
+        curated.remarks.setdefault(row["name"], []).append(row["note"])
     return curated
 
 
@@ -612,7 +689,11 @@ class SeedSummary:
     rows_by_country: Counter[str] = field(default_factory=Counter)
     states: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    listings: int = 0
+    # (country of the listing's first row, verification state) -> listings
+    states_by_country: Counter[tuple[str, str]] = field(default_factory=Counter)
     channels: int = 0
+    channels_by_kind: Counter[str] = field(default_factory=Counter)
     schedules: int = 0
     locations_by_precision: Counter[str] = field(default_factory=Counter)
     notes: list[tuple[str, str]] = field(default_factory=list)
@@ -623,20 +704,24 @@ class SeedSummary:
 def load_seed(directory: Path = HELPLINES, topics_path: Path = FIXTURES / "topics.json") -> SeedSummary:
     """Write the topic taxonomy and every seed row; return what was done."""
     curated = read_curated(directory)
-    plans = [plan_service(row, curated) for row in seed_rows(directory)]
-    summary = SeedSummary()
+    rows = seed_rows(directory)
+    plans = seed_plans(rows, curated)
+    summary = SeedSummary(listings=len(plans))
+    summary.rows_by_country.update(row["country"].split(";")[0].strip() for row in rows)
     with transaction.atomic(), acting_as(None, "load_seed"):
         topics = sync_topics(read_topics(topics_path))
         summary.topics = len(topics)
         for plan in plans:
             summary.outcomes[write_plan(plan, topics)] += 1
-            summary.rows_by_country[plan.country] += 1
             summary.channels += len(plan.channels)
+            summary.channels_by_kind.update(channel.kind for channel in plan.channels)
             summary.notes.extend((plan.name, note) for note in plan.notes)
             summary.unstructured_hours.extend((plan.name, part) for part in plan.unstructured_hours)
-        names = [plan.name for plan in plans]
-        services = Service.objects.filter(name__in=names)
-        summary.states.update(services.values_list("verification_state", flat=True))
+        country_of = {plan.name: plan.country for plan in plans}
+        services = Service.objects.filter(name__in=list(country_of))
+        for name, state in services.values_list("name", "verification_state"):
+            summary.states[state] += 1
+            summary.states_by_country[(country_of[name], state)] += 1
         summary.schedules = Schedule.objects.filter(service__in=services).count()
         summary.locations_by_precision.update(
             Location.objects.filter(service__in=services).values_list("precision", flat=True)
@@ -820,16 +905,21 @@ def geocode(location: LocationSpec) -> tuple[Place, str] | None:
     """Find the location's point: its postcode's centroid, else its city's; never an invented one."""
     if location.postcode and (place := resolve_postcode(location.postcode, location.country)):
         return place, GeocodePrecision.POSTCODE
-    if place := locate_city(location.country, location.city, _table_subdivision(location.subdivision)):
-        return place, GeocodePrecision.CITY
+    # A city name several places share is told apart by the listing's own region, or the larger
+    # region the postcode table uses for it (Cork, IE-CO, is in IE-M Munster).
+    for subdivision in _enclosing_subdivisions(location.subdivision):
+        if place := locate_city(location.country, location.city, subdivision):
+            return place, GeocodePrecision.CITY
     return None
 
 
-def _table_subdivision(code: str) -> str:
-    """Return the top-level subdivision the postcode tables use (IE-D Dublin is in IE-L Leinster)."""
+def _enclosing_subdivisions(code: str) -> list[str]:
+    """Return ``code`` and the subdivisions that contain it, smallest first ("" when there is none)."""
+    codes = [code]
     while code and (record := pycountry.subdivisions.get(code=code)) is not None and record.parent_code:
         code = record.parent_code
-    return code
+        codes.append(code)
+    return codes
 
 
 def _coverage_rows(plan: ServicePlan, place: tuple[Place, str] | None) -> list[dict[str, Any]]:

@@ -326,6 +326,7 @@ class NearestQuerySerializer(serializers.Serializer[Any]):
             latitude=resolved["latitude"],
             longitude=resolved["longitude"],
             subdivision=resolved["subdivision"],
+            county=place.county if place else "",
             topic=attrs["topic"].slug if attrs.get("topic") else "",
             language=attrs.get("language", ""),
             kinds=tuple(sorted(attrs.get("kind") or ())),

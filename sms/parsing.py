@@ -54,9 +54,10 @@ OPT_OUT_WORDS = {
     "REVOKE": None,
     "OPTOUT": None,
     "ARRET": "fr",
+    "STOPP": "de",
 }
 OPT_IN_WORDS = {"START": None, "UNSTOP": None, "YES": None}
-CARRIER_HELP_WORDS = {"HELP": "en", "INFO": None, "AIDE": "fr", "AYUDA": "es"}
+CARRIER_HELP_WORDS = {"HELP": "en", "INFO": None, "AIDE": "fr", "AYUDA": "es", "HILFE": "de"}
 
 # Words that ask for help in a language, anywhere in a message.
 HELP_WORDS = {
@@ -69,8 +70,11 @@ HELP_WORDS = {
     "AYUDAME": "es",
     "AYUDENME": "es",
     "SOCORRO": "es",
+    "HILFE": "de",
+    "HELFT": "de",
+    "HELFEN": "de",
 }
-MORE_WORDS = {"MORE": "en", "NEXT": "en", "PLUS": "fr", "SUITE": "fr", "MAS": "es"}
+MORE_WORDS = {"MORE": "en", "NEXT": "en", "PLUS": "fr", "SUITE": "fr", "MAS": "es", "MEHR": "de", "WEITER": "de"}
 LANGUAGE_WORDS = {
     "ENGLISH": "en",
     "ANGLAIS": "en",
@@ -81,6 +85,10 @@ LANGUAGE_WORDS = {
     "ESPANOL": "es",
     "SPANISH": "es",
     "ESPAGNOL": "es",
+    "DEUTSCH": "de",
+    "GERMAN": "de",
+    "ALLEMAND": "de",
+    "ALEMAN": "de",
 }
 
 # Words and phrases that suggest someone is in danger now; matched as whole words.
@@ -96,6 +104,10 @@ _DANGER_BY_LANGUAGE = {
     "es": (
         "PELIGRO SUICIDIO SUICIDARME MATARME HERIDO HERIDA URGENCIA EMERGENCIA",
         "EN PELIGRO|QUIERO MORIR|HACERME DANO",
+    ),
+    "de": (
+        "GEFAHR SUIZID SELBSTMORD VERLETZT NOTFALL",
+        "IN GEFAHR|MICH UMBRINGEN|WILL STERBEN|MICH VERLETZEN|MIR ETWAS ANTUN|NICHT SICHER",
     ),
 }
 
@@ -120,6 +132,7 @@ INFLECTIONS = ("ING", "ES", "ED", "S", "D")
 _RESULT_NUMBER = re.compile(r"[0-9]{1,2}")
 
 _FRENCH_COUNTRIES = frozenset({"FR", "MC"})
+_GERMAN_COUNTRIES = frozenset({"DE", "AT", "LI"})
 _SPANISH_COUNTRIES = frozenset(
     {"ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY", "SV", "NI", "CR", "PA", "UY"}
 )
@@ -180,6 +193,8 @@ def default_language(country: str) -> str:
         return "fr"
     if country in _SPANISH_COUNTRIES:
         return "es"
+    if country in _GERMAN_COUNTRIES:
+        return "de"
     return "en"
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sms.encoding import Encoding, encoding_of, fits, segment_count, to_gsm
 
-LANGUAGES = ("en", "fr", "es")
+LANGUAGES = ("en", "fr", "es", "de")
 DEFAULT_LANGUAGE = "en"
 NAME_LIMIT = 60
 # More results than this on one screen is more than a frightened reader takes in; MORE shows the rest.
@@ -23,117 +23,154 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Free, confidential help with sextortion and online abuse.",
         "fr": "Aide gratuite et confidentielle contre la sextorsion et les abus en ligne.",
         "es": "Ayuda gratuita y confidencial contra la sextorsión y el abuso en línea.",
+        "de": "Kostenlose, vertrauliche Hilfe bei Sextortion und Missbrauch im Internet.",
     },
     "how": {
         "en": "Text HELP + your postcode{example} for help near you.",
         "fr": "Envoyez AIDE + votre code postal{example} pour de l'aide près de chez vous.",
         "es": "Envía AYUDA + tu código postal{example} para ayuda cerca de ti.",
+        "de": "Sende HILFE + deine Postleitzahl{example} für Hilfe in deiner Nähe.",
     },
     "example": {
         "en": " (e.g. HELP {postcode})",
         "fr": " (ex. AIDE {postcode})",
         "es": " (ej. AYUDA {postcode})",
+        "de": " (z.B. HILFE {postcode})",
     },
     "stop": {
         "en": "Text STOP to stop.",
         "fr": "Envoyez ARRET pour arrêter.",
         "es": "Envía STOP para no recibir más.",
+        "de": "Sende STOP zum Abbestellen.",
     },
     "danger": {
         "en": "In danger now? Call {emergency}.",
         "fr": "En danger? Appelez le {emergency}.",
         "es": "¿En peligro? Llama al {emergency}.",
+        "de": "In Gefahr? Ruf die {emergency} an.",
     },
     "danger_local": {
         "en": "In danger now? Call your local emergency number.",
         "fr": "En danger? Appelez le numéro d'urgence local.",
         "es": "¿En peligro? Llama al número de emergencias local.",
+        "de": "In Gefahr? Ruf den Notruf an.",
     },
     "emergency": {
         "en": "Emergency: {emergency}",
         "fr": "Urgence: {emergency}",
         "es": "Emergencias: {emergency}",
+        "de": "Notruf: {emergency}",
+    },
+    "emergency_police": {
+        "en": "Emergency: {emergency}, police {police}",
+        "fr": "Urgence: {emergency}, police {police}",
+        "es": "Emergencias: {emergency}, policía {police}",
+        "de": "Notruf: {emergency}, Polizei {police}",
     },
     "line": {
         "en": "24/7: {entry}",
         "fr": "24/7: {entry}",
         "es": "24/7: {entry}",
+        "de": "24/7: {entry}",
     },
     "unknown_postcode": {
         "en": "We did not recognise that postcode. National help:",
         "fr": "Code postal non reconnu. Aide nationale:",
         "es": "No reconocimos ese código postal. Ayuda nacional:",
+        "de": "Diese Postleitzahl kennen wir nicht. Hilfe im ganzen Land:",
     },
     "no_results": {
         "en": "No listing found for your area yet.",
         "fr": "Aucune ressource trouvée pour votre région pour l'instant.",
         "es": "Aún no hay recursos para tu zona.",
+        "de": "Für deine Gegend gibt es noch keinen Eintrag.",
     },
     "no_more": {
         "en": "No more results.",
         "fr": "Pas d'autres résultats.",
         "es": "No hay más resultados.",
+        "de": "Keine weiteren Ergebnisse.",
     },
     "footer_more": {
         "en": "Reply a number for details, MORE for more.",
         "fr": "Répondez un numéro pour les détails, PLUS pour la suite.",
         "es": "Responde un número para detalles, MAS para ver más.",
+        "de": "Antworte mit einer Nummer für Details, MEHR für weitere.",
     },
     "footer": {
         "en": "Reply a number for details.",
         "fr": "Répondez un numéro pour les détails.",
         "es": "Responde un número para detalles.",
+        "de": "Antworte mit einer Nummer für Details.",
     },
     "expired": {
         "en": "No recent search.",
         "fr": "Aucune recherche récente.",
         "es": "No hay búsqueda reciente.",
+        "de": "Keine aktuelle Suche.",
     },
     "pick": {
         "en": "Reply a number from 1 to {count}, or MORE.",
         "fr": "Répondez un numéro de 1 à {count}, ou PLUS.",
         "es": "Responde un número del 1 al {count}, o MAS.",
+        "de": "Antworte mit einer Nummer von 1 bis {count} oder MEHR.",
     },
     "opted_out": {
         "en": "You are unsubscribed and will get no more messages. Text START to start again.",
         "fr": "Vous êtes désabonné et ne recevrez plus de messages. Envoyez START pour recommencer.",
         "es": "Te has dado de baja y no recibirás más mensajes. Envía START para volver.",
+        "de": "Du bist abgemeldet und bekommst keine Nachrichten mehr. Sende START, um wieder anzufangen.",
     },
     "opted_in": {
         "en": "You are subscribed again.",
         "fr": "Vous êtes de nouveau abonné.",
         "es": "Te has suscrito de nuevo.",
+        "de": "Du bist wieder angemeldet.",
     },
     "rate_limited": {
         "en": "You have sent many messages. Please wait a few minutes, then try again.",
         "fr": "Vous avez envoyé beaucoup de messages. Attendez quelques minutes, puis réessayez.",
         "es": "Has enviado muchos mensajes. Espera unos minutos y vuelve a intentarlo.",
+        "de": "Du hast viele Nachrichten gesendet. Bitte warte ein paar Minuten und versuche es dann noch einmal.",
     },
     "language": {
         "en": "OK, English.",
         "fr": "D'accord, en français.",
         "es": "De acuerdo, en español.",
+        "de": "OK, auf Deutsch.",
     },
-    "or": {"en": " or ", "fr": " ou ", "es": " o "},
+    "or": {"en": " or ", "fr": " ou ", "es": " o ", "de": " oder "},
     "text_keyword": {
         "en": "text {keyword} to {number}",
         "fr": "texto {keyword} au {number}",
         "es": "envía {keyword} al {number}",
+        "de": "SMS {keyword} an {number}",
     },
     "text_number": {
         "en": "text {number}",
         "fr": "texto au {number}",
         "es": "mensaje al {number}",
+        "de": "SMS an {number}",
     },
-    "open_always": {"en": "Open 24/7", "fr": "Ouvert 24/7", "es": "Abierto 24/7"},
-    "hours": {"en": "Hours: {hours}", "fr": "Heures: {hours}", "es": "Horario: {hours}"},
-    "phone": {"en": "Call {value}", "fr": "Appel: {value}", "es": "Llama: {value}"},
-    "sms": {"en": "Text {value}", "fr": "Texto: {value}", "es": "SMS: {value}"},
-    "whatsapp": {"en": "WhatsApp {value}", "fr": "WhatsApp: {value}", "es": "WhatsApp: {value}"},
-    "chat": {"en": "Chat: {value}", "fr": "Clavardage: {value}", "es": "Chat: {value}"},
-    "email": {"en": "Email: {value}", "fr": "Courriel: {value}", "es": "Correo: {value}"},
-    "web_form": {"en": "Form: {value}", "fr": "Formulaire: {value}", "es": "Formulario: {value}"},
-    "website": {"en": "Web: {value}", "fr": "Site: {value}", "es": "Web: {value}"},
+    "open_always": {"en": "Open 24/7", "fr": "Ouvert 24/7", "es": "Abierto 24/7", "de": "Rund um die Uhr erreichbar"},
+    "hours": {"en": "Hours: {hours}", "fr": "Heures: {hours}", "es": "Horario: {hours}", "de": "Zeiten: {hours}"},
+    "phone": {"en": "Call {value}", "fr": "Appel: {value}", "es": "Llama: {value}", "de": "Anruf: {value}"},
+    "sms": {"en": "Text {value}", "fr": "Texto: {value}", "es": "SMS: {value}", "de": "SMS: {value}"},
+    "whatsapp": {
+        "en": "WhatsApp {value}",
+        "fr": "WhatsApp: {value}",
+        "es": "WhatsApp: {value}",
+        "de": "WhatsApp: {value}",
+    },
+    "chat": {"en": "Chat: {value}", "fr": "Clavardage: {value}", "es": "Chat: {value}", "de": "Chat: {value}"},
+    "email": {"en": "Email: {value}", "fr": "Courriel: {value}", "es": "Correo: {value}", "de": "E-Mail: {value}"},
+    "web_form": {
+        "en": "Form: {value}",
+        "fr": "Formulaire: {value}",
+        "es": "Formulario: {value}",
+        "de": "Formular: {value}",
+    },
+    "website": {"en": "Web: {value}", "fr": "Site: {value}", "es": "Web: {value}", "de": "Web: {value}"},
 }
 
 # A postcode people recognise as the format to send, per country.
@@ -188,6 +225,8 @@ class SearchView:
     start: int = 0
     country: str = ""
     emergency: str = ""
+    # The police's own number where it is not the emergency number (110 in Germany, 17 in France).
+    police: str = ""
     danger: bool = False
     advice: str = ""
     place: Place = Place.FOUND
@@ -307,9 +346,11 @@ def _entry(listing: Listing, language: str) -> str:
     return f"{name}: {reach}" if reach else name
 
 
-def _emergency_line(language: str, emergency: str, *, danger: bool) -> str:
+def _emergency_line(language: str, emergency: str, *, danger: bool, police: str = "") -> str:
     if danger:
         return text("danger", language, emergency=emergency) if emergency else text("danger_local", language)
+    if emergency and police:
+        return text("emergency_police", language, emergency=emergency, police=police)
     return text("emergency", language, emergency=emergency) if emergency else ""
 
 
@@ -344,8 +385,11 @@ def search_reply(view: SearchView) -> Composed:
         # Never longer than the footer the results were fitted around, so it fits.
         remaining = view.start + consumed < len(view.results)
         message.add(_FOOTER, text("footer_more" if remaining else "footer", language))
-    if not view.danger:
-        message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
+    if not view.danger and view.police:
+        # The police's own number only if it still fits; the emergency number was kept room for.
+        message.remove(_EMERGENCY)
+        if not message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False, police=view.police)):
+            message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
     return Composed(message.text, consumed)
 
 
@@ -371,6 +415,9 @@ def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> 
     if view.start < len(view.results):
         # Room for "reply a number, MORE for more" is kept before results fill the page.
         message.add(_FOOTER, text("footer_more", language))
+    if not view.danger:
+        # So is room for the emergency number: a reply never goes out without it.
+        message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
     shown: list[int] = []
     consumed = 0
     for index in range(view.start, len(view.results)):
@@ -386,14 +433,14 @@ def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> 
     return message, shown, consumed
 
 
-def help_reply(language: str, *, country: str, line: Listing | None, emergency: str) -> str:
+def help_reply(language: str, *, country: str, line: Listing | None, emergency: str, police: str = "") -> str:
     """Explain the service: what to send, the national 24/7 line, the emergency number, how to stop."""
     message = _Message()
     message.add(_HOW, _how(language, country))
     message.add(_STOP, text("stop", language))
     if line is not None:
         message.add(_LINE, text("line", language, entry=_entry(line, language)))
-    message.add(_EMERGENCY, _emergency_line(language, emergency, danger=False))
+    message.add(_EMERGENCY, _emergency_line(language, emergency, danger=False, police=police))
     message.add(_HEADER, text("intro", language))
     return message.text
 

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from directory.emergency import emergency_number
+from directory.emergency import emergency_number, police_number
 from directory.geocoding import resolve_postcode
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
@@ -253,7 +253,11 @@ def _help(country: str, language: str) -> str:
     listings = [_listing(result) for result in answer.results]
     line = line_index(listings)
     return help_reply(
-        language, country=country, line=listings[line] if line is not None else None, emergency=answer.emergency_number
+        language,
+        country=country,
+        line=listings[line] if line is not None else None,
+        emergency=answer.emergency_number,
+        police=police_number(country) if country else "",
     )
 
 
@@ -265,6 +269,7 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
             latitude=place.latitude,
             longitude=place.longitude,
             subdivision=place.subdivision,
+            county=place.county,
             topic=intent.topic,
             language=language,
             limit=SEARCH_LIMIT,
@@ -275,12 +280,13 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
         status = Place.UNKNOWN_POSTCODE if intent.postcode else Place.NO_POSTCODE
     answer = _find(query)
     # A listing with no phone, text line or link is of no use to someone reading a text message.
-    results = [result for result in answer.results if result.contacts]
+    results = _callable_first([result for result in answer.results if result.contacts])
     view = SearchView(
         language=language,
         results=tuple(_listing(result) for result in results),
         country=query.country,
         emergency=answer.emergency_number,
+        police=police_number(query.country) if query.country else "",
         danger=intent.danger,
         advice=advice,
         place=status,
@@ -299,10 +305,20 @@ def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tupl
     return composed.text, len(results)
 
 
-def _stored_listings(ids: list[int], language: str) -> list[Listing]:
+def _callable_first(results: list[HelpResult]) -> list[HelpResult]:
+    """Put listings someone can call or text before those reachable only online (a basic phone has no
+    browser), keeping the ranking within each group and the results that match the topic first."""
+
+    def online_only(result: HelpResult) -> bool:
+        return not any(contact.kind in ("phone", "sms") for contact in result.contacts)
+
+    return sorted(results, key=lambda result: (not result.topic_match, online_only(result)))
+
+
+def _stored_listings(ids: list[int], language: str, country: str) -> list[Listing]:
     services = Service.objects.filter(id__in=ids, archived_at__isnull=True).prefetch_related("schedules__intervals")
     found = services.in_bulk()
-    contacts = contacts_for(list(found))
+    contacts = contacts_for(list(found), country)
     return [
         _stored_listing(found[service_id], contacts.get(service_id, ()), language)
         for service_id in ids
@@ -330,13 +346,14 @@ def _result_ids(conversation: Conversation) -> list[int]:
 
 
 def _more(conversation: Conversation, language: str) -> str:
-    listings = tuple(_stored_listings(_result_ids(conversation), language))
+    listings = tuple(_stored_listings(_result_ids(conversation), language, conversation.country))
     view = SearchView(
         language=language,
         results=listings,
         start=min(conversation.next_index, len(listings)),
         country=conversation.country,
         emergency=conversation.emergency_number,
+        police=police_number(conversation.country) if conversation.country else "",
     )
     composed = search_reply(view)
     conversation.next_index = view.start + composed.consumed
@@ -347,7 +364,7 @@ def _more(conversation: Conversation, language: str) -> str:
 
 
 def _detail(conversation: Conversation, language: str, number: int) -> str:
-    listings = _stored_listings(_result_ids(conversation), language)
+    listings = _stored_listings(_result_ids(conversation), language, conversation.country)
     if not 1 <= number <= len(listings):
         return notice_reply("pick", language, emergency=conversation.emergency_number, count=len(listings))
     conversation.expires_at = _expiry()

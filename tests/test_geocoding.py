@@ -15,6 +15,7 @@ from directory import geocoding
 from directory.geocoding import (
     SUPPORTED_COUNTRIES,
     Place,
+    county_for,
     locate_city,
     resolve_postcode,
     subdivision_for,
@@ -283,7 +284,7 @@ def test_loading_again_changes_nothing_and_duplicates_nothing():
     output = load_postcodes(countries="IE,CA")
 
     assert output.splitlines() == [
-        "IE: 139 postcodes (0 created, 0 updated, 0 removed)",
+        "IE: 138 postcodes (0 created, 0 updated, 0 removed)",
         "CA: 1662 postcodes (0 created, 0 updated, 0 removed)",
     ]
     assert list(PostcodeArea.objects.filter(country__in=["IE", "CA"]).values_list()) == before
@@ -297,7 +298,7 @@ def test_loading_restores_changed_rows_adds_missing_ones_and_removes_stray_ones(
 
     output = load_postcodes(countries="ie")
 
-    assert output == "IE: 139 postcodes (1 created, 1 updated, 1 removed)\n"
+    assert output == "IE: 138 postcodes (1 created, 1 updated, 1 removed)\n"
     dublin = PostcodeArea.objects.get(country="IE", code="D02")
     assert (dublin.latitude, dublin.longitude, dublin.subdivision) == (53.34, -6.2543, "IE-L")
     assert PostcodeArea.objects.filter(country="IE", code="D6W").exists()
@@ -403,3 +404,50 @@ def test_an_address_nominatim_does_not_know_is_remembered_as_unknown(settings, m
     assert geocoding.geocode_online("Nowhere Fake Road", "GB") is None
     assert geocoding.geocode_online("Nowhere Fake Road", "GB") is None
     assert nominatim.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Staffordshire", "GB-STS"),
+        ("Durham", "GB-DUR"),
+        ("City of Edinburgh", "GB-EDH"),
+        ("Vale of Glamorgan", "GB-VGL"),
+        ("County of Bristol", "GB-BST"),
+        ("Western Isles", "GB-ELS"),
+        ("Greater Manchester", ""),
+        ("Greater London", ""),
+        ("West Midlands", ""),
+        ("County Antrim", ""),
+        ("", ""),
+    ],
+)
+def test_a_gb_county_name_maps_to_its_iso_code_and_a_metropolitan_county_to_none(name, code):
+    assert county_for("GB", name) == code
+
+
+@pytest.mark.django_db
+def test_a_gb_postcode_resolves_to_its_county_as_well_as_its_nation():
+    areas = {code: resolve_postcode(code, "GB") for code in ("ST1", "WS11", "SW1A")}
+
+    assert {code: (place.subdivision, place.county) for code, place in areas.items() if place} == {
+        "ST1": ("GB-ENG", "GB-STS"),
+        "WS11": ("GB-ENG", "GB-STS"),
+        "SW1A": ("GB-ENG", ""),
+    }
+
+
+@pytest.mark.django_db
+def test_the_misplaced_p14_routing_key_is_not_in_the_irish_table():
+    assert resolve_postcode("P14", "IE") is None
+    cork = resolve_postcode("T12", "IE")
+    assert cork is not None
+    assert cork.place == "Cork city southside"
+
+
+@pytest.mark.django_db
+def test_cork_is_placed_from_its_northside_and_southside_areas_within_its_province():
+    cork = locate_city("IE", "Cork", "IE-M")
+
+    assert cork is not None
+    assert (cork.latitude, cork.longitude, cork.subdivision) == (51.885, -8.4802, "IE-M")

@@ -137,7 +137,8 @@ def test_a_naive_datetime_is_refused():
         (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "en", "Mon-Fri 10:00-16:00"),
         (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "fr", "lun-ven 10:00-16:00"),
         (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "es", "lun-vie 10:00-16:00"),
-        (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "de", "Mon-Fri 10:00-16:00"),
+        (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "de", "Mo-Fr 10:00-16:00"),
+        (WeeklyHours("UTC", intervals=weekdays("10:00", "16:00")), "it", "Mon-Fri 10:00-16:00"),
         (
             WeeklyHours("UTC", intervals=weekdays("09:00", "17:00") + weekdays("10:00", "14:00", (SAT,))),
             "en",

@@ -86,8 +86,24 @@ REQUIRED_TOPICS = {
     "parent_support",
 }
 SOURCE_SEEN = datetime(2026, 11, 21, tzinfo=UTC)
-# Listings per country as the CSVs give them (Samaritans' "GB;IE" row counts under GB).
-ROWS_PER_COUNTRY = {"CA": 6 + 23, "US": 5 + 31, "GB": 6 + 11, "AU": 4 + 8, "IE": 2 + 6}
+# The date the NZ, DE, FR, IN and worldwide rows were read.
+NEW_SOURCE_SEEN = datetime(2026, 12, 1, tzinfo=UTC)
+NEW_COUNTRIES = ("NZ", "DE", "FR", "IN", "WW")
+# Rows per country as the CSVs give them (Samaritans' "GB;IE" row counts under GB).
+ROWS_PER_COUNTRY = {
+    "CA": 6 + 23,
+    "US": 5 + 31,
+    "GB": 6 + 11,
+    "AU": 4 + 8,
+    "IE": 2 + 6,
+    "NZ": 9 + 5,
+    "DE": 9 + 4,
+    "FR": 8 + 1,
+    "IN": 5 + 7,
+    "WW": 4,
+}
+# Take It Down's US row and its WW row are one listing.
+LISTINGS = 23 + 79 + 35 + 17 - 1
 
 
 def taxonomy() -> list[dict]:
@@ -101,14 +117,15 @@ def row_named(name: str) -> dict[str, str]:
 # --- The taxonomy file ---------------------------------------------------------------------------
 
 
-def test_the_taxonomy_has_every_required_topic_in_three_languages():
+def test_the_taxonomy_has_every_required_topic_in_four_languages():
     topics = taxonomy()
 
     assert {topic["slug"] for topic in topics} >= REQUIRED_TOPICS
     for topic in topics:
-        assert set(topic["names"]) == {"en", "fr", "es"}, topic["slug"]
-        assert set(topic["keywords"]) == {"en", "fr", "es"}, topic["slug"]
-        assert all(topic["keywords"][language] for language in ("en", "fr", "es")), topic["slug"]
+        assert set(topic["names"]) == {"en", "fr", "es", "de"}, topic["slug"]
+        assert set(topic["keywords"]) == {"en", "fr", "es", "de"}, topic["slug"]
+        assert all(topic["keywords"][language] for language in ("en", "fr", "es", "de")), topic["slug"]
+        assert set(topic["advice"]) in ({"en", "fr", "es", "de"}, set()), topic["slug"]
 
 
 def test_keywords_are_single_plain_uppercase_words():
@@ -155,15 +172,16 @@ def test_sextortion_advice_says_do_not_pay_and_keep_the_messages_in_each_languag
     assert advice["en"] == "Don't pay or reply. Keep the messages. Report it - it's not your fault."
     assert advice["fr"].startswith("Ne paie pas et ne réponds plus. Garde les messages.")
     assert advice["es"].startswith("No pagues ni respondas. Guarda los mensajes.")
+    assert advice["de"].startswith("Zahl kein Geld und antworte nicht mehr. Heb die Nachrichten auf.")
 
 
 # --- The files and curated tables ----------------------------------------------------------------
 
 
-def test_every_row_of_both_files_is_read():
+def test_every_row_of_the_four_files_is_read():
     rows = seed_rows()
 
-    assert len(rows) == 23 + 79
+    assert len(rows) == 23 + 79 + 35 + 17
     assert Counter(row["country"].split(";")[0] for row in rows) == ROWS_PER_COUNTRY
     assert len({(row["name"], row["country"]) for row in rows}) == len(rows)
 
@@ -175,6 +193,7 @@ def test_curated_tables_only_name_rows_that_exist():
     assert set(curated.secondary) <= names
     assert set(curated.coverage) <= names
     assert set(curated.translations) <= names
+    assert set(curated.remarks) <= names
 
 
 def test_the_secondary_source_table_lists_the_thirteen_icac_rows_and_the_others_from_the_readme():
@@ -182,7 +201,7 @@ def test_the_secondary_source_table_lists_the_thirteen_icac_rows_and_the_others_
     icac = {name for name, items in secondary.items() if "site.cacontology.projectvic.org" in items[0].source}
 
     assert len(icac) == 13
-    assert len(secondary) == 33
+    assert len(secondary) == 33 + 40
     assert [item.field for item in secondary["Saskatoon Police Service"]] == ["phone 306-975-8300", "HQ address"]
 
 
@@ -344,8 +363,11 @@ def test_the_time_zone_follows_the_region_then_the_country():
     assert timezone_for("AU", "AU-NSW") == "Australia/Sydney"
     assert timezone_for("US", "US-CA") == "America/Los_Angeles"
     assert timezone_for("IE", "IE-D") == "Europe/Dublin"
+    assert timezone_for("NZ", "NZ-CAN") == "Pacific/Auckland"
+    assert timezone_for("IN", "national") == "Asia/Kolkata"
+    assert timezone_for("WW", "worldwide") == "UTC"
     with pytest.raises(ValueError, match="No time zone"):
-        timezone_for("NZ", "national")
+        timezone_for("ZA", "national")
 
 
 def test_coverage_follows_the_region():
@@ -409,23 +431,39 @@ def model_counts() -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_every_row_is_imported_and_summarised(seed_output):
-    assert Service.objects.count() == 102
+    assert Service.objects.count() == LISTINGS
     assert Topic.objects.count() == len(taxonomy())
-    assert "Listings: 102 rows (AU 12, CA 29, GB 17, IE 8, US 36)" in seed_output
-    assert "verification: pending 33, verified 69" in seed_output
+    assert "Rows: 154 (AU 12, CA 29, DE 13, FR 9, GB 17, IE 8, IN 12, NZ 14, US 36, WW 4)" in seed_output
+    assert f"Listings: {LISTINGS}" in seed_output
+    assert "verification: pending 73, verified 80" in seed_output
+    assert "    IN: pending 12\n" in seed_output
+    assert "    DE: pending 10, verified 3\n" in seed_output
+    assert "107 phone/SMS channels parsed (phone 99, sms 8)" in seed_output
+    assert "23 phone/SMS entries not parsed" in seed_output
+    assert "    Youthline: 234 (free text)\n" in seed_output
 
 
 @pytest.mark.django_db
 def test_listings_are_found_in_their_countries(seed_output):
     # Samaritans covers GB and IE; Take It Down (a US row) covers the world, so no single country.
-    assert {country: in_country(country) for country in ROWS_PER_COUNTRY} == {
+    assert {country: in_country(country) for country in ROWS_PER_COUNTRY if country != "WW"} == {
         "CA": 29,
         "US": 35,
         "GB": 17,
         "AU": 12,
         "IE": 9,
+        "NZ": 14,
+        "DE": 13,
+        "FR": 9,
+        "IN": 12,
     }
-    assert Service.objects.filter(coverage__scope=CoverageScope.WORLDWIDE).get().name == "Take It Down (NCMEC)"
+    worldwide = Service.objects.filter(coverage__scope=CoverageScope.WORLDWIDE).order_by("name")
+    assert list(worldwide.values_list("name", flat=True)) == [
+        "Child Helpline International \u2013 member helplines",
+        "INHOPE \u2013 global network of internet hotlines",
+        "StopNCII.org (Revenge Porn Helpline / SWGfL)",
+        "Take It Down (NCMEC)",
+    ]
 
 
 @pytest.mark.django_db
@@ -437,7 +475,7 @@ def test_a_second_run_creates_and_changes_nothing(seed_output):
     summary = load_seed()
 
     assert model_counts() == before
-    assert summary.outcomes == {"unchanged": 102}
+    assert summary.outcomes == {"unchanged": LISTINGS}
     assert Service.objects.aggregate(last=Max("updated_at"))["last"] == last_change
     assert Organization.objects.aggregate(last=Max("updated_at"))["last"] == organization_change
 
@@ -451,7 +489,7 @@ def test_a_changed_listing_is_put_back_in_place(seed_output):
 
     summary = load_seed()
 
-    assert summary.outcomes == {"updated": 1, "unchanged": 101}
+    assert summary.outcomes == {"updated": 1, "unchanged": LISTINGS - 1}
     again = service("Regina Police Service")
     assert again.pk == listing.pk
     assert again.description.startswith("municipal police; non-emergency line")
@@ -470,7 +508,7 @@ def test_a_listing_a_moderator_verified_is_left_alone(seed_output):
 
     summary = load_seed()
 
-    assert summary.outcomes == {"kept_by_moderator": 1, "unchanged": 101}
+    assert summary.outcomes == {"kept_by_moderator": 1, "unchanged": LISTINGS - 1}
     listing = service("Saskatoon Police Service")
     assert (listing.verification_state, listing.description) == (VerificationState.VERIFIED, "checked by phone")
 
@@ -565,10 +603,12 @@ def test_a_provincial_unit_covers_its_province(seed_output):
 
 @pytest.mark.django_db
 def test_every_listing_keeps_all_its_sources(seed_output):
+    new_names = {row["name"] for row in seed_rows() if row["source_seen"] == NEW_SOURCE_SEEN.date().isoformat()}
     for listing in Service.objects.all():
         assert listing.evidence_url, listing.name
         assert listing.evidence_sources[0] == listing.evidence_url, listing.name
-        assert listing.source_seen == SOURCE_SEEN.date(), listing.name
+        seen = NEW_SOURCE_SEEN if listing.name in new_names and listing.name != "Take It Down (NCMEC)" else SOURCE_SEEN
+        assert listing.source_seen == seen.date(), listing.name
     assert len(service("Saskatoon Police Service").evidence_sources) == 4
 
 
@@ -578,8 +618,8 @@ def test_only_listings_with_a_verification_date_are_verified(seed_output):
 
     assert not verified.filter(verified_at=None).exists()
     for listing in verified:
-        assert listing.verified_at == SOURCE_SEEN
-        assert listing.review_due == SOURCE_SEEN + timedelta(days=180)
+        assert listing.verified_at in (SOURCE_SEEN, NEW_SOURCE_SEEN)
+        assert listing.review_due == listing.verified_at + timedelta(days=180)
         assert listing.verified_by is None
         assert "Checked against" in listing.evidence_note
     assert set(Service.objects.values_list("verification_state", flat=True)) == {
@@ -650,3 +690,54 @@ def test_organisations_are_shared_and_typed(seed_output):
 def test_load_seed_loads_the_postcode_table_first_when_it_is_empty(seed_output):
     assert "CA: 1662 postcodes" in seed_output
     assert PostcodeArea.objects.filter(country="CA", code="S4P").exists()
+
+
+def test_iso_language_codes_are_read_as_codes_not_names():
+    assert language_codes("en; other languages via ezispeak interpreters") == (
+        [("en", "English")],
+        ["other languages via ezispeak interpreters"],
+    )
+    assert language_codes("hi; en") == ([("hi", "Hindi"), ("en", "English")], [])
+
+
+def test_every_row_the_new_notes_call_third_party_only_is_pending():
+    curated = read_curated()
+    rows = [row for row in seed_rows() if row["source_seen"] == "2026-12-01"]
+    pending = {row["name"] for row in rows if plan_service(row, curated).verification_state == "pending"}
+
+    assert "New Zealand Police non-emergency line 105" in pending
+    assert "3018 (Association e-Enfance)" in pending
+    assert "TelefonSeelsorge" in pending
+    assert {row["name"] for row in rows if row["country"] == "IN"} <= pending
+    assert "Netsafe" not in pending
+    assert "PHAROS \u2013 portail officiel de signalement des contenus illicites" not in pending
+    assert "StopNCII.org (Revenge Porn Helpline / SWGfL)" not in pending
+
+
+@pytest.mark.django_db
+def test_take_it_down_is_one_worldwide_listing_with_the_sources_of_both_rows(seed_output):
+    listing = service("Take It Down (NCMEC)")
+
+    assert list(listing.coverage.values_list("scope", flat=True)) == [CoverageScope.WORLDWIDE]
+    assert "https://takeitdown.ncmec.org/faq/" in listing.evidence_sources
+    assert listing.evidence_sources[0] == listing.evidence_url
+    assert "Listed twice in the shared data" in listing.evidence_note
+    assert listing.channels.get(kind=ChannelKind.PHONE).value == "+18008435678"
+
+
+@pytest.mark.django_db
+def test_conflicts_and_doubts_in_the_notes_reach_the_moderator_in_the_evidence(seed_output):
+    netsafe = service("Netsafe")
+    tele_manas = service("Tele-MANAS (National Tele Mental Health Programme)")
+
+    assert netsafe.verification_state == VerificationState.VERIFIED
+    assert "Conflict: the Netsafe pages" in netsafe.evidence_note
+    assert tele_manas.verification_state == VerificationState.PENDING
+    assert '"1-800-91-4416", probably a typo' in tele_manas.evidence_note
+
+
+@pytest.mark.django_db
+def test_the_cork_garda_station_is_placed_in_cork(seed_output):
+    location = service("Anglesea Street Garda Station (Cork City Divisional HQ)").locations.get()
+
+    assert (location.precision, location.latitude, location.longitude) == (GeocodePrecision.CITY, 51.885, -8.4802)

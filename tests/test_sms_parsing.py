@@ -11,6 +11,7 @@ from sms.parsing import (
     normalize_number,
     parse_message,
 )
+from sms.replies import LANGUAGES
 
 KEYWORDS = build_keyword_table(
     [
@@ -93,13 +94,15 @@ def test_start_unstop_and_yes_opt_back_in(word):
     assert parse(word).action == Action.OPT_IN
 
 
-@pytest.mark.parametrize(("word", "language"), [("HELP", "en"), ("info", None), ("Aide", "fr"), ("AYUDA", "es")])
+@pytest.mark.parametrize(
+    ("word", "language"), [("HELP", "en"), ("info", None), ("Aide", "fr"), ("AYUDA", "es"), ("Hilfe", "de")]
+)
 def test_a_bare_help_word_asks_for_the_help_text(word, language):
     intent = parse(word)
     assert (intent.action, intent.language) == (Action.HELP, language)
 
 
-@pytest.mark.parametrize("word", ["MORE", "more", "PLUS", "más"])
+@pytest.mark.parametrize("word", ["MORE", "more", "PLUS", "más", "MEHR", "weiter"])
 def test_more_asks_for_the_next_results(word):
     assert parse(word).action == Action.MORE
 
@@ -116,7 +119,14 @@ def test_zero_is_not_a_result_number():
 
 @pytest.mark.parametrize(
     ("word", "language"),
-    [("ENGLISH", "en"), ("français", "fr"), ("FRANCAIS", "fr"), ("Español", "es"), ("espanol", "es")],
+    [
+        ("ENGLISH", "en"),
+        ("français", "fr"),
+        ("FRANCAIS", "fr"),
+        ("Español", "es"),
+        ("espanol", "es"),
+        ("Deutsch", "de"),
+    ],
 )
 def test_a_language_word_switches_language(word, language):
     intent = parse(word)
@@ -202,6 +212,18 @@ def test_numbers_are_normalised_to_e164_whatever_the_prefix():
 
 def test_the_default_language_follows_the_country():
     assert (default_language("FR"), default_language("MX"), default_language("CA")) == ("fr", "es", "en")
+    assert (default_language("DE"), default_language("AT"), default_language("CH")) == ("de", "de", "en")
+
+
+def test_it_answers_in_german_for_hilfe_with_a_german_postcode():
+    intent = parse("hilfe 10115", country="DE")
+    assert (intent.action, intent.language, intent.country, intent.postcode) == (Action.SEARCH, "de", "DE", "10115")
+
+
+@pytest.mark.parametrize("body", ["ich bin in Gefahr", "ich will mich umbringen", "Notfall 10115"])
+def test_german_words_of_danger_are_noticed_and_say_german(body):
+    intent = parse(body, country="DE")
+    assert (intent.danger, intent.language) == (True, "de")
 
 
 def test_build_keyword_table_marks_a_word_shared_by_languages():
@@ -214,7 +236,7 @@ def test_build_keyword_table_marks_a_word_shared_by_languages():
 def test_any_unicode_message_parses_to_an_intent_in_a_supported_language(body, country):
     intent = parse_message(body, country, KEYWORDS)
     assert isinstance(intent.action, Action)
-    assert intent.language in (None, "en", "fr", "es")
+    assert intent.language in (None, *LANGUAGES)
 
 
 @settings(max_examples=100, deadline=None)

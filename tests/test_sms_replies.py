@@ -184,7 +184,8 @@ def test_replies_are_sent_in_gsm7_when_their_characters_allow():
     assert segment_count(text) <= MAX_SEGMENTS
 
 
-def test_every_reply_text_exists_in_english_french_and_spanish():
+def test_every_reply_text_exists_in_english_french_spanish_and_german():
+    assert LANGUAGES == ("en", "fr", "es", "de")
     for key, translations in TEXTS.items():
         assert set(translations) == set(LANGUAGES), key
 
@@ -247,3 +248,45 @@ def test_any_help_reply_is_non_empty_and_within_three_segments(language, line, e
     text = help_reply(language, country=country, line=line, emergency=emergency)
     assert text.strip()
     assert segment_count(text) <= MAX_SEGMENTS
+
+
+def test_a_german_reply_keeps_its_umlauts_in_gsm7_and_gives_the_police_number():
+    view = SearchView(language="de", results=(KIDS_LINE, LOCAL_POLICE), country="DE", emergency="112", police="110")
+    reply = search_reply(view).text
+
+    assert "Antworte mit einer Nummer für Details." in reply
+    assert reply.endswith("Notruf: 112, Polizei 110")
+    assert "1-306-555-0100 oder SMS CONNECT an 306-555-0101" in reply
+    assert segment_count(reply) <= MAX_SEGMENTS
+
+
+def test_the_police_number_is_left_out_rather_than_a_result_when_the_budget_is_full():
+    results = tuple(
+        Listing(f"Fictional Service Number {index} With A Long Name", (Channel("phone", "030 555 0100"),))
+        for index in range(5)
+    )
+    advice = "Zahl kein Geld und antworte nicht mehr. Heb die Nachrichten auf. Melde es - es ist nicht deine Schuld."
+    view = SearchView(language="de", results=results, country="DE", emergency="112", police="110", advice=advice)
+    reply = search_reply(view).text
+
+    assert segment_count(reply) <= MAX_SEGMENTS
+    assert reply.splitlines()[-1] in ("Notruf: 112", "Notruf: 112, Polizei 110")
+
+
+def test_help_text_in_german_says_what_to_send_and_the_police_number():
+    text = help_reply("de", country="DE", line=KIDS_LINE, emergency="112", police="110")
+
+    assert "Sende HILFE + deine Postleitzahl (z.B. HILFE 10115)" in text
+    assert "Notruf: 112, Polizei 110" in text
+    assert "Sende STOP zum Abbestellen." in text
+
+
+def test_a_full_page_of_results_never_pushes_out_the_emergency_number():
+    # Six results whose names leave just too little room for the emergency line after them.
+    results = tuple(Listing("Fictional Unit " + "x" * 32, (Channel("phone", "1-866-555-0100"),)) for _ in range(6))
+    advice = "Don't pay or reply. Keep the messages. Report it - it's not your fault."
+    view = SearchView(language="en", results=results, country="CA", emergency="911", advice=advice)
+    reply = search_reply(view).text
+
+    assert reply.endswith("Emergency: 911")
+    assert segment_count(reply) <= MAX_SEGMENTS

@@ -1,4 +1,8 @@
-"""Load the offline postcode centroids from fixtures/postcodes/<COUNTRY>.csv into PostcodeArea."""
+"""Load the offline postcode centroids from fixtures/postcodes/<COUNTRY>.csv into PostcodeArea.
+
+A table with an ``admin2`` column (GB) also gives each key its county, kept as its ISO 3166-2 code
+when ISO 3166-2 has one (see ``geocoding.county_for``).
+"""
 
 import csv
 import math
@@ -10,11 +14,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from directory.geocoding import SUPPORTED_COUNTRIES, normalize_postcode, subdivision_for
+from directory.geocoding import SUPPORTED_COUNTRIES, county_for, normalize_postcode, subdivision_for
 from directory.models import PostcodeArea
 
 BATCH_SIZE = 2000
-FIELDS = ("latitude", "longitude", "place", "admin_name", "subdivision")
+FIELDS = ("latitude", "longitude", "place", "admin_name", "subdivision", "county")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Row:
     place: str
     admin_name: str
     subdivision: str
+    county: str
 
     def values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field) for field in FIELDS)
@@ -54,6 +59,7 @@ def read_table(path: Path, country: str) -> dict[str, Row]:
                 place=(record.get("place") or "").strip()[:255],
                 admin_name=admin_name[:100],
                 subdivision=subdivision_for(country, admin_name),
+                county=county_for(country, record.get("admin2") or ""),
             )
     return rows
 
