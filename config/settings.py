@@ -164,6 +164,9 @@ if not DEBUG:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# HSDS: the address published as assurer_email of verified listings (the team that verifies them); empty: none.
+HSDS_ASSURER_EMAIL = env_str("HSDS_ASSURER_EMAIL", "")
+
 # SMS gateway
 SMS_PUBLIC_BASE_URL = env_str("SMS_PUBLIC_BASE_URL")
 SMS_STATE_TTL_HOURS = env_int("SMS_STATE_TTL_HOURS", 4, minimum=1)
