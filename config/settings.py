@@ -138,6 +138,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Keeps the /api/v1/ operation ids and tags (v1_…) now that /hsds/ paths share no longer prefix with them.
+    "SCHEMA_PATH_PREFIX": r"/api",
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "directory.models.ServiceKind",
         "OrganizationKindEnum": "directory.models.OrganizationKind",

@@ -1346,6 +1346,8 @@ def _coverage_valid(area: CoveragePlan) -> bool:
     if area.scope == CoverageScope.SUBDIVISION:
         return is_subdivision_code(area.subdivision) and area.country == area.subdivision.split("-")[0]
     if area.scope == CoverageScope.RADIUS:
+        if (area.country and not is_country_code(area.country)) or area.subdivision:
+            return False
         lat, lon, radius = area.latitude, area.longitude, area.radius_km
         return (
             lat is not None
@@ -1365,18 +1367,35 @@ def plan_records(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RecordPlan]:
     by_id = {term["id"]: term for term in terms if isinstance(term, dict) and "id" in term}
-    plans, seen = [], set()
+    plans: list[RecordPlan] = []
     for number, record in enumerate(records, start=1):
-        result = plan_service(record, options, by_id)
-        if result.plan is not None and result.plan.hsds_id in seen:
-            result.errors.append("the same service id appears twice in the file")
-            result.plan = None
-        if result.plan is not None:
-            seen.add(result.plan.hsds_id)
-        plans.append(result)
+        plans.append(plan_service(record, options, by_id))
         if progress and (number % 100 == 0 or number == len(records)):
             progress(number, len(records))
+    _reject_taken_ids(plans)
     return plans
+
+
+def _reject_taken_ids(plans: Sequence[RecordPlan]) -> None:
+    """A service id twice in the file, or a location id that belongs to another service, is a bad record."""
+    services: set[str] = set()
+    owners: dict[str, str] = {}
+    wanted = [place.hsds_id for result in plans if result.plan for place in result.plan.locations]
+    for place_id, service_id in Location.objects.filter(hsds_id__in=wanted).values_list("hsds_id", "service__hsds_id"):
+        owners[str(place_id)] = str(service_id)
+    for result in plans:
+        plan = result.plan
+        if plan is None:
+            continue
+        if plan.hsds_id in services:
+            result.errors.append("the same service id appears twice in the file")
+        services.add(plan.hsds_id)
+        for place in plan.locations:
+            owner = owners.setdefault(str(uuid.UUID(place.hsds_id)), str(uuid.UUID(plan.hsds_id)))
+            if owner != str(uuid.UUID(plan.hsds_id)):
+                result.errors.append(f"location {place.hsds_id} is another service's")
+        if result.errors:
+            result.plan = None
 
 
 def stored_plan(service: Service, now: datetime) -> ServicePlan | None:

@@ -40,7 +40,9 @@ class IgnoreFormatNegotiation(DefaultContentNegotiation):
 
 
 class ListParameters(serializers.Serializer[Any]):
-    search = serializers.CharField(required=False, max_length=200, help_text="Words in the name or description")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Words in the name or description"
+    )
     page = serializers.IntegerField(required=False, min_value=1, default=1)
     per_page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE)
     format = serializers.ChoiceField(
@@ -64,7 +66,7 @@ class ServiceListParameters(ServiceParameters):
 
 class ServiceAtLocationParameters(ServiceParameters):
     postcode = serializers.CharField(
-        required=False, max_length=16, help_text="Services whose service area holds this postcode"
+        required=False, allow_blank=True, max_length=16, help_text="Services whose service area holds this postcode"
     )
     proximity = serializers.FloatField(
         required=False,
@@ -73,7 +75,10 @@ class ServiceAtLocationParameters(ServiceParameters):
         help_text="With postcode: locations within this many metres of the postcode's centroid",
     )
     country = serializers.CharField(
-        required=False, max_length=2, help_text="Profile: the postcode's country, where its format fits several"
+        required=False,
+        allow_blank=True,
+        max_length=2,
+        help_text="Profile: the postcode's country, where its format fits several",
     )
 
 
@@ -113,7 +118,15 @@ class HsdsRootSerializer(serializers.Serializer[Any]):
 
 BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is malformed; the body names it")
 NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="No published record has this id")
-PAGE = OpenApiResponse(PageSerializer, description="A page, or with format=ndjson every record, one a line")
+PAGE = OpenApiResponse(
+    PageSerializer, description="A page of records (the HSDS Page wrapper); with format=ndjson, every record"
+)
+NDJSON = OpenApiResponse(OpenApiTypes.STR, description="With format=ndjson: every matching record, one JSON a line")
+LIST_RESPONSES: dict[Any, Any] = {
+    (200, "application/json"): PAGE,
+    (200, "application/x-ndjson"): NDJSON,
+    400: BAD_REQUEST,
+}
 
 
 class HsdsView(APIView):
@@ -171,9 +184,11 @@ class HsdsProfileView(HsdsView):
 
 
 class ServiceListView(HsdsView):
+    """Published services: their one-to-one fields, ``full`` for nested records, ``minimal`` for ids."""
+
     @extend_schema(
         parameters=[ServiceListParameters],
-        responses={200: PAGE, 400: BAD_REQUEST},
+        responses=LIST_RESPONSES,
         operation_id="hsds_services_list",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
@@ -198,6 +213,8 @@ def _service_query(params: dict[str, Any]) -> hsds.ServiceQuery:
 
 
 class ServiceDetailView(HsdsView):
+    """One published service, fully nested, with the profile's ``open_now``."""
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_services_retrieve")
     def get(self, request: Request, id: str) -> Response:
         service = hsds.public_services().filter(hsds_id=_uuid_or_404(id, "service")).first()
@@ -207,9 +224,11 @@ class ServiceDetailView(HsdsView):
 
 
 class OrganizationListView(HsdsView):
+    """Organizations with at least one published service."""
+
     @extend_schema(
         parameters=[OrganizationListParameters],
-        responses={200: PAGE, 400: BAD_REQUEST},
+        responses=LIST_RESPONSES,
         operation_id="hsds_organizations_list",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
@@ -230,6 +249,8 @@ def _services_of(organization: Organization) -> list[Service]:
 
 
 class OrganizationDetailView(HsdsView):
+    """One organization with its published services (``full_service`` nests them fully)."""
+
     @extend_schema(
         parameters=[OrganizationParameters],
         responses={200: OpenApiTypes.OBJECT, 400: BAD_REQUEST, 404: NOT_FOUND},
@@ -247,9 +268,11 @@ class OrganizationDetailView(HsdsView):
 
 
 class ServiceAtLocationListView(HsdsView):
+    """Published services at their locations; ``postcode`` (with ``proximity`` in metres) narrows by place."""
+
     @extend_schema(
         parameters=[ServiceAtLocationParameters],
-        responses={200: PAGE, 400: BAD_REQUEST},
+        responses=LIST_RESPONSES,
         operation_id="hsds_service_at_locations_list",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
@@ -285,6 +308,8 @@ def _place(params: dict[str, Any]) -> geocoding.Place:
 
 
 class ServiceAtLocationDetailView(HsdsView):
+    """One location with its published service, fully nested."""
+
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_service_at_locations_retrieve"
     )
@@ -298,9 +323,9 @@ class ServiceAtLocationDetailView(HsdsView):
 
 
 class TaxonomyListView(HsdsView):
-    @extend_schema(
-        parameters=[ListParameters], responses={200: PAGE, 400: BAD_REQUEST}, operation_id="hsds_taxonomies_list"
-    )
+    """The directory's one taxonomy: its topics."""
+
+    @extend_schema(parameters=[ListParameters], responses=LIST_RESPONSES, operation_id="hsds_taxonomies_list")
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parameters(ListParameters)
         taxonomy = hsds.taxonomy_record()
@@ -310,6 +335,8 @@ class TaxonomyListView(HsdsView):
 
 
 class TaxonomyDetailView(HsdsView):
+    """The directory's taxonomy."""
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_taxonomies_retrieve")
     def get(self, request: Request, id: str) -> Response:
         if _uuid_or_404(id, "taxonomy") != hsds.TAXONOMY_ID:
@@ -318,9 +345,11 @@ class TaxonomyDetailView(HsdsView):
 
 
 class TaxonomyTermListView(HsdsView):
+    """The topics, with their names, SMS keywords and advice per language (profile fields)."""
+
     @extend_schema(
         parameters=[TaxonomyTermParameters],
-        responses={200: PAGE, 400: BAD_REQUEST},
+        responses=LIST_RESPONSES,
         operation_id="hsds_taxonomy_terms_list",
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
@@ -345,6 +374,8 @@ def _listed(params: dict[str, Any], records: list[dict[str, Any]]) -> Response |
 
 
 class TaxonomyTermDetailView(HsdsView):
+    """One topic."""
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_taxonomy_terms_retrieve")
     def get(self, request: Request, id: str) -> Response:
         wanted = _uuid_or_404(id, "taxonomy term")

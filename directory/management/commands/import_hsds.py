@@ -6,7 +6,6 @@ record's problems and nothing is written. A listing a moderator has verified is 
 report names it. Running the same import twice changes nothing the second time.
 """
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,7 @@ class Command(BaseCommand):
     def progress(self, verb: str) -> Any:
         def show(done: int, total: int) -> None:
             if total >= 100:
-                sys.stderr.write(f"{verb} {done}/{total}\n")
+                self.stderr.write(f"{verb} {done}/{total}")
 
         return show
 
