@@ -518,9 +518,13 @@ def service_record(service: Service, now: datetime, *, open_now: bool = False) -
     return record
 
 
-def organization_full(
-    organization: Organization, services: Sequence[Service], now: datetime, *, full_service: bool
-) -> dict[str, Any]:
+def with_published_services(organizations: QuerySet[Organization]) -> QuerySet[Organization]:
+    return organizations.prefetch_related(Prefetch("services", queryset=public_services(), to_attr="published"))
+
+
+def organization_full(organization: Organization, now: datetime, *, full_service: bool) -> dict[str, Any]:
+    """An organization with its published services, which ``with_published_services`` prefetched."""
+    services: list[Service] = getattr(organization, "published", [])
     record = organization_record(organization)
     record["services"] = [service_record(s, now) if full_service else service_summary(s, now) for s in services]
     return record
@@ -898,7 +902,8 @@ class ImportOptions:
 
 @dataclass(frozen=True)
 class OrganizationPlan:
-    hsds_id: str
+    # An organisation matched by name keeps its own id: not a change to make.
+    hsds_id: str = field(compare=False)
     name: str
     description: str
     email: str
@@ -974,7 +979,9 @@ class ServicePlan:
     is_confidential: bool | None
     hours_note: str
     topics: tuple[str, ...]
-    languages: tuple[tuple[str, str], ...]
+    languages: tuple[str, ...]
+    # A language row is shared, so its name is the first one given: only the codes can change.
+    language_names: dict[str, str] = field(compare=False)
     channels: tuple[ChannelPlan, ...]
     schedules: tuple[SchedulePlan, ...]
     coverage: tuple[CoveragePlan, ...]
@@ -1039,6 +1046,7 @@ class _RecordReader:
         coverage = self.coverage()
         countries += [area.country for area in coverage if area.country]
         channels, channel_index = self.channels(countries[0] if countries else "")
+        languages = self.languages()
         return ServicePlan(
             hsds_id=record["id"],
             name=record["name"],
@@ -1054,7 +1062,8 @@ class _RecordReader:
             is_confidential=self.flag("is_confidential"),
             hours_note=self.text("hours_note", 255),
             topics=self.topics(),
-            languages=self.languages(),
+            languages=tuple(sorted(languages)),
+            language_names=languages,
             channels=channels,
             schedules=self.schedules(channel_index),
             coverage=coverage,
@@ -1142,16 +1151,17 @@ class _RecordReader:
             )
         return tuple(sorted(set(slugs)))
 
-    def languages(self) -> tuple[tuple[str, str], ...]:
-        found = {}
+    def languages(self) -> dict[str, str]:
+        found: dict[str, str] = {}
         for entry in self.record.get("languages", []):
-            code = str(entry.get("code", "")).lower()
+            # A BCP 47 tag (en-CA) names its language first.
+            code = str(entry.get("code", "")).lower().split("-")[0]
             known = language_for(code) if code else None
             if known is None:
                 self.error(f"languages: {entry.get('code') or entry.get('name')!r} is not an ISO 639 code")
                 continue
-            found[code] = entry.get("name") or known.name
-        return tuple(sorted(found.items()))
+            found[code] = str(entry.get("name") or known.name)[:100]
+        return found
 
     def channels(self, country: str) -> tuple[tuple[ChannelPlan, ...], dict[str, int]]:
         own = self.record.get("contact_channels")
@@ -1478,7 +1488,10 @@ def _write_service(plan: ServicePlan, topics: dict[str, Topic], options: ImportO
     service.save()
     service.topics.set([topics[slug] for slug in plan.topics])
     service.languages.set(
-        [Language.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in plan.languages]
+        [
+            Language.objects.get_or_create(code=code, defaults={"name": plan.language_names[code]})[0]
+            for code in plan.languages
+        ]
     )
     service.schedules.all().delete()
     service.channels.all().delete()

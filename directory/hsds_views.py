@@ -24,10 +24,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory import geocoding, hsds
-from directory.models import Location, Organization, Service, Topic
+from directory.models import Location, Service, Topic
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000  # Far past any real listing count; keeps the SQL offset a small integer.
 MAX_PROXIMITY_METRES = 500_000
 STREAM_CHUNK = 200
 
@@ -43,7 +44,7 @@ class ListParameters(serializers.Serializer[Any]):
     search = serializers.CharField(
         required=False, allow_blank=True, max_length=200, help_text="Words in the name or description"
     )
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=1)
     per_page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE)
     format = serializers.ChoiceField(
         choices=["json", "ndjson"], required=False, default="json", help_text="ndjson streams every record"
@@ -240,12 +241,10 @@ class OrganizationListView(HsdsView):
             return self.answer(params, rows, hsds.organization_record)
         now = timezone.now()
         return self.answer(
-            params, rows, lambda o: hsds.organization_full(o, _services_of(o), now, full_service=params["full_service"])
+            params,
+            hsds.with_published_services(rows),
+            lambda o: hsds.organization_full(o, now, full_service=params["full_service"]),
         )
-
-
-def _services_of(organization: Organization) -> list[Service]:
-    return list(hsds.public_services().filter(organization=organization))
 
 
 class OrganizationDetailView(HsdsView):
@@ -258,13 +257,11 @@ class OrganizationDetailView(HsdsView):
     )
     def get(self, request: Request, id: str) -> Response:
         params = self.parameters(OrganizationParameters)
-        organization = hsds.public_organizations().filter(hsds_id=_uuid_or_404(id, "organization")).first()
+        found = hsds.public_organizations().filter(hsds_id=_uuid_or_404(id, "organization"))
+        organization = hsds.with_published_services(found).first()
         if organization is None:
             raise NotFound(f"No organization {id!r} with published services.")
-        services = _services_of(organization)
-        return Response(
-            hsds.organization_full(organization, services, timezone.now(), full_service=params["full_service"])
-        )
+        return Response(hsds.organization_full(organization, timezone.now(), full_service=params["full_service"]))
 
 
 class ServiceAtLocationListView(HsdsView):

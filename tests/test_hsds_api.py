@@ -306,3 +306,23 @@ def test_a_services_page_takes_a_fixed_number_of_queries(api, listings, django_a
     with django_assert_num_queries(9):
         response = api.get("/hsds/services", {"full": "true"})
     assert response.json()["size"] == 15
+
+
+def test_an_organizations_page_with_full_services_takes_a_fixed_number_of_queries(
+    api, listings, django_assert_num_queries
+):
+    for number in range(10):
+        builders.service(f"Extra Example Line {number}", country="CA", org=f"Extra Example Org {number}")
+    # The count, the page, its services, then one query per relation of theirs (as for /hsds/services).
+    with django_assert_num_queries(10):
+        response = api.get("/hsds/organizations", {"full": "true", "full_service": "true"})
+    assert response.json()["size"] == 13
+
+
+def test_a_service_at_locations_page_takes_a_fixed_number_of_queries(api, listings, django_assert_num_queries):
+    for number in range(10):
+        builders.service(f"Extra Example Desk {number}", kind="police", country="CA", point=(50.45, -104.6 + number))
+    # The count, the page, its services, then one query per relation of theirs.
+    with django_assert_num_queries(10):
+        response = api.get("/hsds/service_at_locations", {"full": "true"})
+    assert response.json()["size"] == 11
