@@ -1,11 +1,8 @@
 """Open Referral HSDS 3.0: our listings as HSDS records, the tabular data package, and the import.
 
 Records are built from model instances with their relations prefetched (``public_services``) and are
-plain dicts, ready for JSON. Where our data is richer than HSDS (service kind, per-channel hours in
-IANA zones, coverage codes, verification, SMS keywords, translations, ages already fit) the
-*helpline-directory profile* adds fields (``PROFILE_FIELDS``) instead of bending HSDS ones: HSDS
-``schedule.timezone`` is a numeric offset, which cannot follow daylight saving time, so it is left out
-and ``timezone_name`` carries the IANA zone.
+plain dicts, ready for JSON. Where our data is richer than HSDS, the helpline-directory profile adds
+fields (``PROFILE_FIELDS``) instead of bending HSDS ones (see ``PROFILE_SUMMARY``).
 
 Ids are UUIDs: organisations, services and locations keep theirs (``hsds_id``); every other record's
 id is derived from its parent's and its place in the listing, so the same data always gets the same ids.
@@ -66,6 +63,14 @@ TAXONOMY_ID = str(uuid.uuid5(NAMESPACE, "taxonomy:topics"))
 TAXONOMY_NAME = "Helpline directory topics"
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 PHONE_KINDS: dict[str, str] = {ChannelKind.PHONE: "voice", ChannelKind.SMS: "text", ChannelKind.WHATSAPP: "text"}
+
+PROFILE_SUMMARY = (
+    "HSDS 3.0 with what a helpline directory needs and HSDS cannot say: the kind of service, every contact "
+    "channel with its SMS keyword, opening hours per channel in IANA time zones (HSDS's schedule.timezone is "
+    "a numeric offset, which cannot follow daylight saving time, so it is left out), coverage as ISO codes "
+    "or a radius, how well each listing is verified and on what evidence, translations, and the topics' "
+    "names, SMS keywords and advice per language. HSDS fields keep their HSDS meaning."
+)
 
 # name -> (Table Schema type, description); also written into datapackage.json and served at /hsds/profile/.
 PROFILE_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -537,7 +542,7 @@ def profile_document() -> dict[str, Any]:
         "title": "Helpline directory profile of HSDS 3.0",
         "extends": SCHEMA_BASE,
         "version": HSDS_VERSION,
-        "description": __doc__.split("\n\n")[1].replace("\n", " "),
+        "description": PROFILE_SUMMARY,
         "fields": {
             table: {name: {"type": kind, "description": text} for name, (kind, text) in fields.items()}
             for table, fields in PROFILE_FIELDS.items()
