@@ -326,3 +326,26 @@ def test_a_service_at_locations_page_takes_a_fixed_number_of_queries(api, listin
     with django_assert_num_queries(10):
         response = api.get("/hsds/service_at_locations", {"full": "true"})
     assert response.json()["size"] == 11
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "modified_after=0001-01-01T00:00:00-05:00",
+        "modified_after=9999-12-31T23:59:59-05:00",
+        "page=99999999999999999999999",
+        "per_page=-1",
+        "search=%00",
+        "search=%25%27%22",
+        "format=",
+        "full=",
+        "taxonomy_term_id=%00",
+        "postcode=%E2%80%8F&proximity=1e308",
+        "postcode=S4P3Y2&proximity=nan",
+        "postcode=S4P3Y2&country=%25",
+    ],
+)
+@pytest.mark.parametrize("path", ["/hsds/services", "/hsds/service_at_locations", "/hsds/organizations"])
+def test_no_input_gets_a_server_error(api, listings, path, query):
+    response = api.get(f"{path}?{query}")
+    assert response.status_code in (200, 400), response.content
