@@ -1144,16 +1144,12 @@ class _RecordReader:
             if not isinstance(term, dict) or not slug or term_id(slug) != attribute["taxonomy_term_id"]:
                 self.warn(f"taxonomy term {attribute['taxonomy_term_id']} is not one of our topics: left out")
                 continue
+            topic = topic_plan(term)
+            if topic is None:
+                self.error(f"taxonomy term {slug!r}: position, names, keywords or advice malformed")
+                continue
             slugs.append(slug)
-            self.result.topics.append(
-                TopicPlan(
-                    slug=slug,
-                    position=int(term.get("position", 0)),
-                    names=term.get("names") or {"en": term.get("name", slug)},
-                    keywords=term.get("keywords") or {},
-                    advice=term.get("advice") or {},
-                )
-            )
+            self.result.topics.append(topic)
         return tuple(sorted(set(slugs)))
 
     def languages(self) -> dict[str, str]:
@@ -1353,6 +1349,27 @@ class _RecordReader:
         return tuple(found)
 
 
+def topic_plan(term: dict[str, Any]) -> TopicPlan | None:
+    """One of our taxonomy's terms as a topic to create where missing; None if it is not ours or is malformed."""
+    slug, position = term.get("code"), term.get("position", 0)
+    if not isinstance(slug, str) or not slug or term_id(slug) != term.get("id"):
+        return None
+    names = term.get("names") or {"en": str(term.get("name") or slug)}
+    keywords, advice = term.get("keywords") or {}, term.get("advice") or {}
+    texts = all(isinstance(v, str) for v in {**names, **advice}.values()) if isinstance(names, dict) else False
+    words = isinstance(keywords, dict) and all(
+        isinstance(v, list) and all(isinstance(w, str) for w in v) for v in keywords.values()
+    )
+    if not (isinstance(position, int) and 0 <= position < 32768 and isinstance(advice, dict) and texts and words):
+        return None
+    return TopicPlan(slug=slug[:50], position=position, names=names, keywords=keywords, advice=advice)
+
+
+def taxonomy_plans(terms: Sequence[Any]) -> list[TopicPlan]:
+    """The terms of a file's taxonomy_terms that are ours (the tabular form lists them all)."""
+    return [plan for term in terms if isinstance(term, dict) and (plan := topic_plan(term)) is not None]
+
+
 def _coverage_valid(area: CoveragePlan) -> bool:
     if area.scope == CoverageScope.WORLDWIDE:
         return not area.country and not area.subdivision
@@ -1434,6 +1451,7 @@ def write_plans(
     plans: Sequence[RecordPlan],
     options: ImportOptions,
     *,
+    taxonomy: Sequence[TopicPlan] = (),
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
@@ -1444,7 +1462,7 @@ def write_plans(
     now = now or timezone.now()
     report = ImportReport()
     with transaction.atomic():
-        topics = _sync_topics([topic for plan in plans for topic in plan.topics], report)
+        topics = _sync_topics([*taxonomy, *(topic for plan in plans for topic in plan.topics)], report)
         for number, result in enumerate(plans, start=1):
             assert result.plan is not None
             report.add(_write_service(result.plan, topics, options, now), result.label)
@@ -1458,7 +1476,7 @@ def write_plans(
 def _sync_topics(wanted: Sequence[TopicPlan], report: ImportReport) -> dict[str, Topic]:
     """Our taxonomy's terms: those missing here are created; existing topics stay as fixtures/topics.json has them."""
     topics = {topic.slug: topic for topic in Topic.objects.filter(slug__in={t.slug for t in wanted})}
-    for plan in wanted:
+    for plan in sorted(wanted, key=lambda topic: (topic.position, topic.slug)):
         if plan.slug not in topics:
             topics[plan.slug] = Topic.objects.create(
                 slug=plan.slug, position=plan.position, names=plan.names, keywords=plan.keywords, advice=plan.advice

@@ -68,6 +68,9 @@ def test_the_root_names_the_hsds_version_the_profile_and_the_openapi_file(api):
     assert body["version"] == "3.0"
     assert body["profile"] == "http://testserver/hsds/profile/"
     assert body["openapi_url"] == "http://testserver/api/schema/?format=json"
+    openapi = api.get(body["openapi_url"])
+    assert openapi.status_code == 200
+    assert "/hsds/services" in json.loads(openapi.content)["paths"]
     profile = api.get("/hsds/profile/").json()
     assert profile["fields"]["schedule"]["timezone_name"]["type"] == "string"
     assert "contact_channel" in profile["objects"]

@@ -62,7 +62,13 @@ class Command(BaseCommand):
                 f"{len(rejected) + len(file_errors)} bad record(s) of {len(records)}: nothing was imported."
             )
         try:
-            report = hsds.write_plans(plans, settings, dry_run=options["dry_run"], progress=self.progress("written"))
+            report = hsds.write_plans(
+                plans,
+                settings,
+                taxonomy=hsds.taxonomy_plans(terms),
+                dry_run=options["dry_run"],
+                progress=self.progress("written"),
+            )
         except DatabaseError as exc:
             raise CommandError(f"The database refused the import, so nothing was imported: {exc}") from exc
         self.summarise(report, dry_run=options["dry_run"])
