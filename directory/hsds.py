@@ -15,7 +15,7 @@ import contextlib
 import csv
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cache
@@ -679,17 +679,6 @@ def export_taxonomy_terms() -> list[dict[str, Any]]:
     return [term_record(topic) for topic in Topic.objects.order_by("position", "slug")]
 
 
-def write_json(records: Iterable[dict[str, Any]], path: Path) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write("[")
-        for record in records:
-            handle.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False, sort_keys=True))
-            count += 1
-        handle.write("\n]\n")
-    return count
-
-
 @cache
 def datapackage() -> dict[str, Any]:
     """The spec's ``datapackage.json`` with the profile's fields and its ``contact_channel`` resource."""
@@ -721,31 +710,30 @@ def datapackage() -> dict[str, Any]:
     return package
 
 
-def _tables(records: Iterable[dict[str, Any]], terms: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Flatten nested services into one list of rows per HSDS object."""
-    tables: dict[str, list[dict[str, Any]]] = {resource["name"]: [] for resource in datapackage()["resources"]}
-    organizations: dict[str, dict[str, Any]] = {}
-    for record in records:
-        organization = record.get("organization")
-        if organization:
-            organizations.setdefault(organization["id"], organization)
-        tables["service"].append(record)
-        tables["phone"].extend(record.get("phones", []))
-        tables["schedule"].extend(record.get("schedules", []))
-        tables["service_area"].extend(record.get("service_areas", []))
-        tables["language"].extend(record.get("languages", []))
-        tables["attribute"].extend(record.get("attributes", []))
-        tables["contact_channel"].extend(record.get("contact_channels", []))
-        for link in record.get("service_at_locations", []):
-            tables["service_at_location"].append(link)
-            location = link.get("location")
-            if location:
-                tables["location"].append(location)
-                tables["address"].extend(location.get("addresses", []))
-    tables["organization"] = list(organizations.values())
-    tables["taxonomy_term"] = list(terms)
-    tables["taxonomy"] = [taxonomy_record()] if terms else []
-    return tables
+# The rows nested in a service record, as (resource, key in the record).
+_NESTED = (
+    ("phone", "phones"),
+    ("schedule", "schedules"),
+    ("service_area", "service_areas"),
+    ("language", "languages"),
+    ("attribute", "attributes"),
+    ("contact_channel", "contact_channels"),
+)
+
+
+def _rows_of(record: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Flatten one nested service into (resource, row) pairs, its organisation excepted."""
+    yield "service", record
+    for resource, key in _NESTED:
+        for row in record.get(key, []):
+            yield resource, row
+    for link in record.get("service_at_locations", []):
+        yield "service_at_location", link
+        location = link.get("location")
+        if location:
+            yield "location", location
+            for address in location.get("addresses", []):
+                yield "address", address
 
 
 def _cell(value: Any) -> str:
@@ -756,24 +744,68 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def write_tabular(
-    records: Iterable[dict[str, Any]], terms: Sequence[dict[str, Any]], directory: Path
+def export(
+    directory: Path,
+    *,
+    json_form: bool = True,
+    tabular: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Write one CSV per HSDS object and ``datapackage.json``; return the row count of each file."""
+    """Write ``services.json`` and/or the data package in one pass over the listings; return rows per file.
+
+    Records are written as they are read, so memory does not grow with the directory.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    tables = _tables(records, terms)
-    counts = {}
-    for resource in datapackage()["resources"]:
-        names = [f["name"] for f in resource["schema"]["fields"]]
-        with (directory / resource["path"]).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(names)
-            for row in tables.get(resource["name"], []):
-                writer.writerow([_cell(row.get(name)) for name in names])
-        counts[resource["path"]] = len(tables.get(resource["name"], []))
-    (directory / "datapackage.json").write_text(
-        json.dumps(datapackage(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    resources = datapackage()["resources"]
+    counts: dict[str, int] = {}
+    with contextlib.ExitStack() as stack:
+        services = stack.enter_context((directory / "services.json").open("w", encoding="utf-8")) if json_form else None
+        tables: dict[str, tuple[Any, list[str], str]] = {}
+        if tabular:
+            for resource in resources:
+                handle = stack.enter_context((directory / resource["path"]).open("w", encoding="utf-8", newline=""))
+                names = [f["name"] for f in resource["schema"]["fields"]]
+                writer = csv.writer(handle)
+                writer.writerow(names)
+                tables[resource["name"]] = (writer, names, resource["path"])
+                counts[resource["path"]] = 0
+
+        def write(resource: str, row: dict[str, Any]) -> None:
+            writer, names, path = tables[resource]
+            writer.writerow([_cell(row.get(name)) for name in names])
+            counts[path] += 1
+
+        organizations: set[str] = set()
+        number = 0
+        if services is not None:
+            services.write("[")
+        for number, record in enumerate(export_records(), start=1):
+            if services is not None:
+                services.write(
+                    ("," if number > 1 else "") + "\n" + json.dumps(record, ensure_ascii=False, sort_keys=True)
+                )
+            if tabular:
+                organization = record.get("organization")
+                if organization and organization["id"] not in organizations:
+                    organizations.add(organization["id"])
+                    write("organization", organization)
+                for resource, row in _rows_of(record):
+                    write(resource, row)
+            if progress and number % 500 == 0:
+                progress(number)
+        if services is not None:
+            services.write("\n]\n")
+            counts["services.json"] = number
+        if tabular:
+            terms = export_taxonomy_terms()
+            for term in terms:
+                write("taxonomy_term", term)
+            if terms:
+                write("taxonomy", taxonomy_record())
+    if tabular:
+        (directory / "datapackage.json").write_text(
+            json.dumps(datapackage(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return counts
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 from frictionless import validate
 
 from directory import hsds
@@ -337,3 +338,25 @@ def test_a_location_id_another_record_holds_is_a_bad_record(tmp_path):
         )
     assert "location 2b3c4d5e-6f70-4b8c-9d0e-1f2a3b4c5d6e is another service's" in out.getvalue()
     assert not Service.objects.exists()
+
+
+def test_an_import_the_database_refuses_midway_leaves_nothing_behind(tmp_path, monkeypatch):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    write = hsds._write_service
+    calls = []
+
+    def fail_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise DatabaseError("disk full")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(hsds, "_write_service", fail_on_the_third)
+    with pytest.raises(CommandError, match="nothing was imported: disk full"):
+        run_import(tmp_path / "services.json")
+    assert len(calls) == 3
+    assert not Service.objects.exists()
+    assert not Organization.objects.exists()
+    assert not Topic.objects.exists()

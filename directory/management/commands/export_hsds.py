@@ -21,13 +21,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path = options["output"]
-        output.mkdir(parents=True, exist_ok=True)
-        records = list(hsds.export_records())
-        terms = hsds.export_taxonomy_terms()
-        if options["format"] in ("json", "both"):
-            count = hsds.write_json(records, output / "services.json")
-            self.stdout.write(f"{output / 'services.json'}: {count} services")
-        if options["format"] in ("tabular", "both"):
-            counts = hsds.write_tabular(records, terms, output)
+        form = options["format"]
+        counts = hsds.export(
+            output,
+            json_form=form in ("json", "both"),
+            tabular=form in ("tabular", "both"),
+            progress=lambda done: self.stderr.write(f"exported {done} services"),
+        )
+        if "services.json" in counts:
+            self.stdout.write(f"{output / 'services.json'}: {counts.pop('services.json')} services")
+        if counts:
             rows = ", ".join(f"{name} {count}" for name, count in counts.items() if count)
             self.stdout.write(f"{output / 'datapackage.json'}: {rows}")
