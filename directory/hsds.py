@@ -169,6 +169,12 @@ def public_services() -> QuerySet[Service]:
     return with_relations(Service.objects.public()).order_by("name", "id")
 
 
+def summary_services() -> QuerySet[Service]:
+    """Published listings with what their one-to-one fields need (the website and email are channels)."""
+    channels = Prefetch("channels", queryset=ContactChannel.objects.order_by("position", "id"))
+    return Service.objects.public().select_related("organization").prefetch_related(channels).order_by("name", "id")
+
+
 def public_organizations() -> QuerySet[Organization]:
     published = Service.objects.public().filter(organization_id=OuterRef("pk"))
     return Organization.objects.filter(Exists(published), archived_at__isnull=True).order_by("name", "id")

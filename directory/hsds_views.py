@@ -194,12 +194,14 @@ class ServiceListView(HsdsView):
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parameters(ServiceListParameters)
-        rows = hsds.filter_services(hsds.public_services(), _service_query(params))
-        now = timezone.now()
+        query, now = _service_query(params), timezone.now()
         if params["minimal"]:
+            rows = hsds.filter_services(Service.objects.public().order_by("name", "id"), query)
             return self.answer(params, rows, hsds.minimal_record)
         if params["full"]:
+            rows = hsds.filter_services(hsds.public_services(), query)
             return self.answer(params, rows, lambda s: hsds.service_record(s, now, open_now=True))
+        rows = hsds.filter_services(hsds.summary_services(), query)
         return self.answer(params, rows, lambda s: hsds.service_summary(s, now))
 
 

@@ -352,3 +352,11 @@ def test_a_service_at_locations_page_takes_a_fixed_number_of_queries(api, listin
 def test_no_input_gets_a_server_error(api, listings, path, query):
     response = api.get(f"{path}?{query}")
     assert response.status_code in (200, 400), response.content
+
+
+def test_summary_and_minimal_pages_read_only_what_they_show(api, listings, django_assert_num_queries):
+    # The count, the page and (for the url and email) the channels; minimal needs no channels.
+    with django_assert_num_queries(3):
+        assert api.get("/hsds/services").json()["size"] == 5
+    with django_assert_num_queries(2):
+        assert api.get("/hsds/services", {"minimal": "true"}).json()["size"] == 5
