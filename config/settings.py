@@ -138,7 +138,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Keeps the /api/v1/ operation ids and tags (v1_…) now that /hsds/ paths share no longer prefix with them.
+    # Keeps the /api/v1/ operation ids and tags (v1_…): beside /hsds/, the common path prefix would shrink to /.
     "SCHEMA_PATH_PREFIX": r"/api",
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "directory.models.ServiceKind",
