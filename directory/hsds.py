@@ -846,27 +846,36 @@ def read_tabular(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, 
         raise HsdsFileError(f"{directory} has no datapackage.json")
     try:
         package = json.loads(descriptor.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise HsdsFileError(f"datapackage.json is not JSON: {exc}") from exc
-    tables: dict[str, list[dict[str, Any]]] = {}
-    errors: list[str] = []
-    for resource in package.get("resources", []):
-        path = directory / resource["path"]
-        if not path.is_file():
-            tables[resource["name"]] = []
-            continue
-        kinds = {f["name"]: f.get("type", "string") for f in resource.get("schema", {}).get("fields", [])}
-        rows = []
-        with path.open(encoding="utf-8", newline="") as handle:
-            for line, raw in enumerate(csv.DictReader(handle), start=2):
-                try:
-                    row = {k: _typed(v or "", kinds.get(k, "string")) for k, v in raw.items() if k}
-                except ValueError as exc:
-                    errors.append(f"{resource['path']} line {line}: {exc}")
-                    continue
-                rows.append({k: v for k, v in row.items() if v is not None})
-        tables[resource["name"]] = rows
+        resources = [
+            (str(r["name"]), str(r["path"]), r.get("schema", {}).get("fields", [])) for r in package["resources"]
+        ]
+        tables: dict[str, list[dict[str, Any]]] = {}
+        errors: list[str] = []
+        for name, relative, fields in resources:
+            tables[name] = _read_table(
+                directory, relative, {f["name"]: f.get("type", "string") for f in fields}, errors
+            )
+    except (ValueError, KeyError, TypeError, AttributeError, csv.Error) as exc:
+        raise HsdsFileError(f"{descriptor} is not a readable data package: {exc!r}") from exc
     return _nest(tables), tables.get("taxonomy_term", []), errors
+
+
+def _read_table(directory: Path, relative: str, kinds: dict[str, str], errors: list[str]) -> list[dict[str, Any]]:
+    path = (directory / relative).resolve()
+    if not path.is_relative_to(directory.resolve()):
+        raise ValueError(f"{relative} is outside the package")
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, raw in enumerate(csv.DictReader(handle), start=2):
+            try:
+                row = {k: _typed(v or "", kinds.get(k, "string")) for k, v in raw.items() if isinstance(k, str) and k}
+            except ValueError as exc:
+                errors.append(f"{relative} line {line}: {exc}")
+                continue
+            rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
 
 
 def _nest(tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -1235,7 +1244,10 @@ class _RecordReader:
     def own_channels(self, entries: Any) -> tuple[tuple[ChannelPlan, ...], dict[str, int]]:
         channels: list[ChannelPlan] = []
         index: dict[str, int] = {}
-        rows = sorted(entries, key=lambda e: e.get("position", 0)) if isinstance(entries, list) else []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            self.error("contact_channels: must be a list of channels")
+            return (), {}
+        rows = sorted(entries, key=lambda e: e["position"] if isinstance(e.get("position"), int) else 0)
         for entry in rows:
             kind, value = entry.get("kind"), str(entry.get("value", ""))
             if kind not in ChannelKind.values or not value:
@@ -1267,6 +1279,9 @@ class _RecordReader:
             if zone is None:
                 continue
             channel_id = entry.get("contact_channel_id")
+            if channel_id is not None and not isinstance(channel_id, str):
+                self.error(f"schedules: contact_channel_id of {entry['id']} must be an id")
+                continue
             channel = channel_index.get(channel_id) if channel_id else None
             if channel_id and channel is None:
                 self.error(f"schedules: contact_channel_id {channel_id} is not one of the service's channels")
@@ -1326,13 +1341,14 @@ class _RecordReader:
             if scope is None:
                 self.warn(f"service area {entry.get('name') or entry['id']!r} has no scope: left out")
                 continue
+            radius = scope == CoverageScope.RADIUS  # Only a radius area has a centre and a radius.
             area = CoveragePlan(
                 scope=scope,
                 country=str(entry.get("country", "")).upper(),
                 subdivision=str(entry.get("subdivision", "")).upper(),
-                latitude=entry.get("latitude"),
-                longitude=entry.get("longitude"),
-                radius_km=entry.get("radius_km"),
+                latitude=entry.get("latitude") if radius else None,
+                longitude=entry.get("longitude") if radius else None,
+                radius_km=entry.get("radius_km") if radius else None,
             )
             if not _coverage_valid(area):
                 self.error(f"service area {entry['id']}: {scope!r} with these codes or radius is not a valid area")
@@ -1420,9 +1436,9 @@ def _coverage_valid(area: CoveragePlan) -> bool:
             return False
         lat, lon, radius = area.latitude, area.longitude, area.radius_km
         return (
-            lat is not None
-            and lon is not None
-            and radius is not None
+            isinstance(lat, int | float)
+            and isinstance(lon, int | float)
+            and isinstance(radius, int | float)
             and -90 <= lat <= 90
             and -180 <= lon <= 180
             and radius > 0

@@ -360,3 +360,46 @@ def test_an_import_the_database_refuses_midway_leaves_nothing_behind(tmp_path, m
     assert not Service.objects.exists()
     assert not Organization.objects.exists()
     assert not Topic.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda r: r.update(contact_channels=["+13065550101"]),
+        lambda r: r["schedules"][1].update(contact_channel_id=["a"]),
+        lambda r: r["service_areas"][0].update(scope="radius", latitude="north", longitude=1, radius_km=5),
+        lambda r: r.update(translations="fr"),
+        lambda r: r.update(is_free="yes"),
+        lambda r: r.update(minimum_age=30, maximum_age=20),
+        lambda r: r["attributes"][0]["taxonomy_term"].update(names="sextortion"),
+        lambda r: r["languages"][0].update(code="english"),
+        lambda r: r["schedules"][0].update(timezone_name="Mars/Olympus"),
+    ],
+)
+def test_a_malformed_profile_field_makes_a_bad_record_not_a_crash(tmp_path, spoil):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    kids = next(r for r in records if r["name"] == "Kids Line Example")
+    spoil(kids)
+    (tmp_path / "spoilt.json").write_text(json.dumps(records), encoding="utf-8")
+    with pytest.raises(CommandError, match="1 bad record"):
+        run_import(tmp_path / "spoilt.json")
+    assert not Service.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    [
+        '{"resources": [{"name": "service"}]}',
+        '{"resources": [{"name": "service", "path": "../services.csv"}]}',
+        '{"resources": "all"}',
+    ],
+)
+def test_a_malformed_data_package_is_an_error_not_a_crash(tmp_path, descriptor):
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "datapackage.json").write_text(descriptor, encoding="utf-8")
+    (tmp_path / "services.csv").write_text("id,name\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="not a readable data package"):
+        run_import(package)
