@@ -51,6 +51,9 @@ class TablePlan:
             and not getattr(field, "generated", False)
         ]
         self.extra_values = tuple(field.get_db_prep_value(field.get_default(), connection) for field in self.extra)
+        # A callable default (a UUID) differs per row: it is called for each one, not once for the table.
+        self.fresh = [(index, field) for index, field in enumerate(self.extra) if callable(field.default)]
+        self.connection = connection
         self.table = model._meta.db_table
         self.columns = [field.column for field in fields + self.extra]
         self.converters = [_converter(field, connection) for field in fields]
@@ -60,7 +63,15 @@ class TablePlan:
         if not any(convert for _, convert in converters) and not self.extra_values:
             return rows
         active = [(index, convert) for index, convert in converters if convert]
-        return (_converted(row, active) + self.extra_values for row in rows)
+        return (_converted(row, active) + self.extras() for row in rows)
+
+    def extras(self) -> tuple[object, ...]:
+        if not self.fresh:
+            return self.extra_values
+        values = list(self.extra_values)
+        for index, field in self.fresh:
+            values[index] = field.get_db_prep_value(field.get_default(), self.connection)
+        return tuple(values)
 
 
 def _converted(row: tuple[object, ...], active: Sequence[tuple[int, Callable[[object], object]]]) -> tuple[object, ...]:

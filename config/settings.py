@@ -171,6 +171,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "directory.schema.document_caching_and_limits",
     ],
+    # Keeps the /api/v1/ operation ids and tags (v1_…): beside /hsds/, the common path prefix would shrink to /.
+    "SCHEMA_PATH_PREFIX": r"/api",
     "ENUM_NAME_OVERRIDES": {
         "ServiceKindEnum": "directory.models.ServiceKind",
         "OrganizationKindEnum": "directory.models.OrganizationKind",
@@ -211,6 +213,9 @@ if not DEBUG:
         # operator with SECURE_HSTS_PRELOAD=1, not a default.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# HSDS: the address published as assurer_email of verified listings (the team that verifies them); empty: none.
+HSDS_ASSURER_EMAIL = env_str("HSDS_ASSURER_EMAIL", "")
 
 # SMS gateway
 SMS_PUBLIC_BASE_URL = env_str("SMS_PUBLIC_BASE_URL")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("sms/", include("sms.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("directory.urls")),
+    path("hsds/", include("directory.hsds_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -57,8 +57,8 @@ class AuditedHistoricalRecords(HistoricalRecords):
 
     def finalize(self, sender: Any, **kwargs: Any) -> None:
         super().finalize(sender, **kwargs)
-        if sender._meta.abstract is False and not sender.__name__.startswith("Historical"):
-            _records.setdefault(sender, self)
+        if sender is self.cls:
+            _records[sender] = self
 
     def get_change_reason_for_object(self, instance: Any, history_type: Any, using: Any) -> str:
         reason = super().get_change_reason_for_object(instance, history_type, using)

@@ -5,6 +5,7 @@ schedule, service area). Invariants live in database constraints, not in ``save(
 """
 
 import math
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey
 
-from directory.audit import AuditedHistoricalRecords, AuditedManager
+from directory.audit import AuditedHistoricalRecords, AuditedManager, AuditedQuerySet
 from directory.validators import (
     validate_country_code,
     validate_language_code,
@@ -78,6 +79,8 @@ class GeocodePrecision(models.TextChoices):
 
 
 MAX_AGE = 120
+# What the public (API, SMS, HSDS) may see of the listings.
+PUBLIC_LISTING = Q(status=ServiceStatus.ACTIVE, archived_at__isnull=True)
 LATITUDE_RANGE = Q(latitude__gte=-90) & Q(latitude__lte=90)
 
 # Points are indexed by (latitude band, longitude): a search seeks each 0.1-degree band (about 11 km)
@@ -162,6 +165,7 @@ class Organization(models.Model):
     website = models.URLField(max_length=500, blank=True)
     email = models.EmailField(blank=True)
     kind = models.CharField(max_length=20, choices=OrganizationKind.choices)
+    hsds_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Open Referral HSDS id")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -178,6 +182,12 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServiceQuerySet(AuditedQuerySet):
+    def public(self) -> "ServiceQuerySet":
+        """Listings the public may see: not archived, and active."""
+        return self.filter(PUBLIC_LISTING)
 
 
 class Service(models.Model):
@@ -215,6 +225,7 @@ class Service(models.Model):
     source_seen = models.DateField(null=True, blank=True, help_text="When the sources were read")
     review_interval_days = models.PositiveSmallIntegerField(default=180)
     review_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    hsds_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Open Referral HSDS id")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -225,7 +236,7 @@ class Service(models.Model):
         help_text="Bumped by every change to the listing or its proposals; the ETag of writes",
     )
 
-    objects = AuditedManager()
+    objects = ServiceQuerySet.as_manager()
     history = AuditedHistoricalRecords(m2m_fields=["topics", "languages"])
 
     class Meta:
@@ -395,6 +406,7 @@ class Location(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     precision = models.CharField(max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE)
+    hsds_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Open Referral HSDS id")
     latitude_band = _band_field()
 
     objects = AuditedManager()

@@ -34,6 +34,7 @@ from geographiclib.geodesic import Geodesic
 from directory.emergency import emergency_number
 from directory.hours import Interval, WeeklyHours, is_open, weekly_hours_from_schedule
 from directory.models import (
+    PUBLIC_LISTING,
     ChannelKind,
     ContactChannel,
     Coverage,
@@ -43,7 +44,6 @@ from directory.models import (
     Schedule,
     Service,
     ServiceKind,
-    ServiceStatus,
     Topic,
     VerificationState,
     latitude_band,
@@ -244,7 +244,7 @@ def _topic_id(slug: str) -> int | None:
 
 def _service_filter(query: HelpQuery, topic_id: int | None, now: datetime) -> Q:
     """The conditions the query puts on a service."""
-    condition = Q(status=ServiceStatus.ACTIVE, archived_at__isnull=True)
+    condition = Q(PUBLIC_LISTING)
     if query.kinds:
         condition &= Q(kind__in=query.kinds)
     if query.age is not None:

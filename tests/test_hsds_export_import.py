@@ -1,0 +1,405 @@
+"""export_hsds and import_hsds: valid files, the round trip, idempotence, and imports that change nothing."""
+
+import copy
+import csv
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from frictionless import validate
+
+from directory import hsds
+from directory.models import ChannelKind, Organization, Schedule, Service, Topic, VerificationState
+from tests import builders, hsds_listings
+
+pytestmark = pytest.mark.django_db
+
+SOURCE = "https://directory.example.org/hsds/"
+
+
+def export(directory: Path) -> list[dict]:
+    call_command("export_hsds", str(directory), stdout=io.StringIO())
+    return hsds_listings.read_json(directory / "services.json")
+
+
+def run_import(path: Path, *args: str) -> str:
+    out = io.StringIO()
+    call_command("import_hsds", str(path), "--source", SOURCE, *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def snapshot() -> list[tuple]:
+    return list(Service.objects.order_by("hsds_id").values_list("hsds_id", "name", "updated_at", "verification_state"))
+
+
+def test_the_exported_json_validates_against_the_hsds_schema_and_the_package_with_frictionless(tmp_path):
+    hsds_listings.build()
+    records = export(tmp_path)
+    assert len(records) == 5
+    for record in records:
+        assert hsds.schema_errors(record) == []
+    report = validate(str(tmp_path / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    package = hsds_listings.read_json(tmp_path / "datapackage.json")
+    spec = hsds_listings.read_json(hsds.SCHEMA_DIR / "datapackage.json")
+    assert [r["path"] for r in package["resources"]] == [r["path"] for r in spec["resources"]] + [
+        "contact_channels.csv"
+    ]
+    with (tmp_path / "services.csv").open(encoding="utf-8", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 5
+
+
+def tables(directory: Path) -> dict[str, list[dict[str, str]]]:
+    """Every CSV of a package, without the columns an import may not carry over (see comparable)."""
+    found = {}
+    for path in sorted(directory.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        found[path.name] = [
+            {k: v for k, v in row.items() if k not in ("last_modified", "verification", "assured_date")} for row in rows
+        ]
+    return found
+
+
+@pytest.mark.parametrize("form", ["services.json", "datapackage.json"])
+def test_export_then_import_into_an_empty_database_then_export_gives_the_same_data(tmp_path, form):
+    hsds_listings.build()
+    builders.topic("parent_support")  # A topic no listing has yet: the package still carries it.
+    first = export(tmp_path / "first")
+    builders.clear_directory()
+    assert not Service.objects.exists()
+    assert not Topic.objects.exists()
+    run_import(tmp_path / "first" / form)
+    second = export(tmp_path / "second")
+    assert hsds_listings.comparable(second) == hsds_listings.comparable(first)
+    if form == "datapackage.json":
+        assert tables(tmp_path / "second") == tables(tmp_path / "first")
+    assert Schedule.objects.filter(channel__kind=ChannelKind.CHAT, timezone="America/Regina").count() == 1
+
+
+def test_imported_listings_are_pending_with_their_source_as_evidence(tmp_path):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    output = run_import(tmp_path / "services.json")
+    assert "Imported: created 5" in output
+    for service in Service.objects.all():
+        assert service.verification_state == VerificationState.PENDING
+        assert service.verified_at is None
+        assert service.verified_by is None
+        assert service.evidence_url == SOURCE
+        assert service.evidence_sources == [SOURCE]
+        assert f"record {service.hsds_id}" in service.evidence_note
+    record = export(tmp_path / "again")[0]
+    assert record["verification"]["state"] == "pending"
+    assert "assured_date" not in record
+
+
+def test_a_second_import_changes_nothing(tmp_path):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    run_import(tmp_path)
+    before = snapshot()
+    output = run_import(tmp_path)
+    assert "Imported: unchanged 5" in output
+    assert snapshot() == before
+
+
+def test_a_dry_run_reports_what_would_change_and_writes_nothing(tmp_path):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    output = run_import(tmp_path / "services.json", "--dry-run")
+    assert "would be created: service" in output
+    assert "Dry run, nothing written: created 5" in output
+    assert not Service.objects.exists()
+    assert not Topic.objects.exists()
+
+
+def test_a_bad_record_is_reported_by_name_and_nothing_is_imported(tmp_path):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    bad = copy.deepcopy(records)
+    bad[1]["status"] = "open"
+    bad[3]["service_areas"][0]["country"] = "XX"
+    del bad[4]["organization"]
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="3 bad record"):
+        call_command("import_hsds", str(tmp_path / "bad.json"), "--source", SOURCE, stdout=out)
+    report = out.getvalue()
+    assert f"rejected: service {bad[1]['id']} {bad[1]['name']!r}: status: 'open' is not one of" in report
+    assert f"rejected: service {bad[3]['id']}" in report
+    assert "is not a valid area" in report
+    assert f"rejected: service {bad[4]['id']}" in report
+    assert "organization: missing" in report
+    assert not Service.objects.exists()
+    assert not Organization.objects.exists()
+    assert not Topic.objects.exists()
+
+
+def test_a_bad_cell_in_the_data_package_is_reported_and_nothing_is_imported(tmp_path):
+    hsds_listings.build()
+    export(tmp_path)
+    before = snapshot()
+    services = (tmp_path / "services.csv").read_text(encoding="utf-8").splitlines()
+    header = services[0].split(",")
+    cells = next(csv.reader([services[2]]))
+    cells[header.index("minimum_age")] = "young"
+    services[2] = ",".join(f'"{cell}"' for cell in cells)
+    (tmp_path / "services.csv").write_text("\n".join(services) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_hsds", str(tmp_path), "--source", SOURCE, stdout=out)
+    assert "rejected: services.csv line 3:" in out.getvalue()
+    assert snapshot() == before
+
+
+def test_reimporting_never_overwrites_a_listing_a_moderator_has_verified_since(tmp_path):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    run_import(tmp_path / "services.json")
+    moderator = get_user_model().objects.create_user("moderator")
+    kids = Service.objects.get(name="Kids Line Example")
+    kids.verification_state, kids.verified_by, kids.verified_at = VerificationState.VERIFIED, moderator, kids.updated_at
+    kids.save()
+    changed = copy.deepcopy(records)
+    for record in changed:
+        record["description"] = "Changed by the other directory"
+    (tmp_path / "changed.json").write_text(json.dumps(changed), encoding="utf-8")
+    output = run_import(tmp_path / "changed.json")
+    assert f"kept as a moderator verified it (not overwritten): service {kids.hsds_id}" in output
+    kids.refresh_from_db()
+    assert kids.description != "Changed by the other directory"
+    assert kids.verified_by == moderator
+    assert Service.objects.filter(description="Changed by the other directory").count() == 4
+
+
+PLAIN: dict[str, Any] = {
+    "id": "7d3f7a52-1a0e-4c3e-9f25-3b1a3c2d9e10",
+    "name": "Prairie Example Helpline",
+    "status": "active",
+    "description": "Listening and support for young people.",
+    "url": "https://prairie.example.org",
+    "email": "help@prairie.example.org",
+    "organization": {
+        "id": "3b0f9d36-8a51-4a45-8f3e-2f8b0c6c1a22",
+        "name": "Prairie Example Society",
+        "description": "A community organisation.",
+    },
+    "phones": [{"id": "0c7b6f2e-4d1a-4a8e-b6f0-6e5d3c2b1a09", "number": "(306) 555-0155", "type": "voice"}],
+    "schedules": [
+        {
+            "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+            "freq": "WEEKLY",
+            "byday": "MO,WE",
+            "opens_at": "09:00",
+            "closes_at": "17:00",
+            "timezone": -6,
+        }
+    ],
+    "service_areas": [{"id": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", "name": "Saskatchewan"}],
+    "service_at_locations": [
+        {
+            "id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            "location": {
+                "id": "2b3c4d5e-6f70-4b8c-9d0e-1f2a3b4c5d6e",
+                "location_type": "physical",
+                "latitude": 50.45,
+                "longitude": -104.61,
+                "addresses": [
+                    {
+                        "id": "3c4d5e6f-7081-4c9d-8e1f-2a3b4c5d6e7f",
+                        "address_1": "2 Example Avenue",
+                        "city": "Regina",
+                        "state_province": "SK",
+                        "postal_code": "S4P 3Y2",
+                        "country": "CA",
+                        "address_type": "physical",
+                    }
+                ],
+            },
+        }
+    ],
+    "languages": [{"id": "4d5e6f70-8192-4dae-8f20-3b4c5d6e7f80", "name": "Cree", "code": "cr"}],
+    "attributes": [
+        {
+            "id": "5e6f7081-92a3-4ebf-9031-4c5d6e7f8091",
+            "link_entity": "service",
+            "link_id": "7d3f7a52-1a0e-4c3e-9f25-3b1a3c2d9e10",
+            "taxonomy_term_id": "6f708192-a3b4-4fc0-a142-5d6e7f8091a2",
+            "taxonomy_term": {"id": "6f708192-a3b4-4fc0-a142-5d6e7f8091a2", "name": "Crisis", "description": "211"},
+        }
+    ],
+}
+
+
+def test_a_plain_hsds_record_from_another_directory_imports_with_the_kinds_the_operator_gives(tmp_path):
+    assert hsds.schema_errors(PLAIN) == []
+    # Rows we already hold under other names or ids: matched, not changed on every run.
+    builders.language("cr", "Plains Cree")
+    builders.organization("Prairie Example Society", kind="charity")
+    (tmp_path / "plain.json").write_text(json.dumps([PLAIN]), encoding="utf-8")
+    with pytest.raises(CommandError, match="1 bad record"):
+        run_import(tmp_path / "plain.json")
+    output = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
+    assert "is not one of our topics: left out" in output
+    assert "has no scope: left out" in output
+    service = Service.objects.get(hsds_id=PLAIN["id"])
+    assert (service.kind, service.organization.kind, service.verification_state) == ("helpline", "ngo", "pending")
+    assert Organization.objects.count() == 1
+    assert [(c.kind, c.value) for c in service.channels.order_by("position")] == [
+        ("phone", "+13065550155"),
+        ("website", "https://prairie.example.org"),
+        ("email", "help@prairie.example.org"),
+    ]
+    schedule = service.schedules.get()
+    assert schedule.timezone == "Etc/GMT+6"
+    assert list(schedule.intervals.values_list("weekday", flat=True)) == [0, 2]
+    location = service.locations.get()
+    assert (location.city, location.postcode, location.country, location.address) == (
+        "Regina",
+        "S4P 3Y2",
+        "CA",
+        "2 Example Avenue",
+    )
+    assert list(service.languages.values_list("code", flat=True)) == ["cr"]
+    assert not service.topics.exists()
+    again = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
+    assert "Imported: unchanged 1" in again
+
+
+def test_a_long_import_reports_its_progress(tmp_path):
+    many = []
+    for number in range(150):
+        record = copy.deepcopy(PLAIN)
+        record["id"] = str(uuid.uuid5(hsds.NAMESPACE, f"test/{number}"))
+        record["name"] = f"Prairie Example Helpline {number}"
+        record["service_at_locations"][0]["location"]["id"] = str(uuid.uuid5(hsds.NAMESPACE, f"test/place/{number}"))
+        many.append(record)
+    (tmp_path / "many.json").write_text(json.dumps(many), encoding="utf-8")
+    err = io.StringIO()
+    call_command(
+        "import_hsds",
+        str(tmp_path / "many.json"),
+        "--source",
+        SOURCE,
+        "--service-kind",
+        "helpline",
+        "--organization-kind",
+        "ngo",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert "checked 100/150" in err.getvalue()
+    assert "written 150/150" in err.getvalue()
+    assert Service.objects.count() == 150
+
+
+def test_a_file_that_is_not_hsds_is_an_error_not_a_crash(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CommandError, match="is not JSON"):
+        run_import(tmp_path / "broken.json")
+    (tmp_path / "object.json").write_text('{"a": 1}', encoding="utf-8")
+    with pytest.raises(CommandError, match="neither a list"):
+        run_import(tmp_path / "object.json")
+    with pytest.raises(CommandError, match=r"no datapackage\.json"):
+        run_import(tmp_path)
+    (tmp_path / "odd.json").write_text('[1, "x"]', encoding="utf-8")
+    with pytest.raises(CommandError, match="2 bad record"):
+        run_import(tmp_path / "odd.json")
+
+
+def test_a_location_id_another_record_holds_is_a_bad_record(tmp_path):
+    twin = copy.deepcopy(PLAIN)
+    twin["id"], twin["name"] = "8e4a8b63-2b1f-4d4f-a036-4c2b4d3e0f21", "Twin Example Helpline"
+    (tmp_path / "twins.json").write_text(json.dumps([PLAIN, twin]), encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 bad record"):
+        call_command(
+            "import_hsds",
+            str(tmp_path / "twins.json"),
+            "--source",
+            SOURCE,
+            "--service-kind",
+            "helpline",
+            "--organization-kind",
+            "ngo",
+            stdout=out,
+        )
+    assert "location 2b3c4d5e-6f70-4b8c-9d0e-1f2a3b4c5d6e is another service's" in out.getvalue()
+    assert not Service.objects.exists()
+
+
+def test_an_import_the_database_refuses_midway_leaves_nothing_behind(tmp_path, monkeypatch):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    write = hsds._write_service
+    calls = []
+
+    def fail_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise DatabaseError("disk full")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(hsds, "_write_service", fail_on_the_third)
+    with pytest.raises(CommandError, match="nothing was imported: disk full"):
+        run_import(tmp_path / "services.json")
+    assert len(calls) == 3
+    assert not Service.objects.exists()
+    assert not Organization.objects.exists()
+    assert not Topic.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda r: r.update(contact_channels=["+13065550101"]),
+        lambda r: r["schedules"][1].update(contact_channel_id=["a"]),
+        lambda r: r["service_areas"][0].update(scope="radius", latitude="north", longitude=1, radius_km=5),
+        lambda r: r.update(translations="fr"),
+        lambda r: r.update(is_free="yes"),
+        lambda r: r.update(minimum_age=30, maximum_age=20),
+        lambda r: r["attributes"][0]["taxonomy_term"].update(names="sextortion"),
+        lambda r: r["languages"][0].update(code="english"),
+        lambda r: r["schedules"][0].update(timezone_name="Mars/Olympus"),
+    ],
+)
+def test_a_malformed_profile_field_makes_a_bad_record_not_a_crash(tmp_path, spoil):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    kids = next(r for r in records if r["name"] == "Kids Line Example")
+    spoil(kids)
+    (tmp_path / "spoilt.json").write_text(json.dumps(records), encoding="utf-8")
+    with pytest.raises(CommandError, match="1 bad record"):
+        run_import(tmp_path / "spoilt.json")
+    assert not Service.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    [
+        '{"resources": [{"name": "service"}]}',
+        '{"resources": [{"name": "service", "path": "../services.csv"}]}',
+        '{"resources": "all"}',
+    ],
+)
+def test_a_malformed_data_package_is_an_error_not_a_crash(tmp_path, descriptor):
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "datapackage.json").write_text(descriptor, encoding="utf-8")
+    (tmp_path / "services.csv").write_text("id,name\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="not a readable data package"):
+        run_import(package)
