@@ -6,7 +6,7 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup setup-dev seed lint typecheck migrations-check schema schema-check test-sqlite test-postgres bench bench-quick clean
+.PHONY: run test setup setup-dev browser seed lint typecheck migrations-check schema schema-check test-sqlite test-postgres bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,13 @@ seed: setup
 	DEBUG=1 $(BIN)/python manage.py load_seed
 
 ## Set up and run every check: lint, types, migrations, schema drift, the suite on SQLite and PostgreSQL.
-test: setup-dev lint typecheck migrations-check test-sqlite test-postgres
+test: setup-dev browser lint typecheck migrations-check test-sqlite test-postgres
+
+## Debian's Chromium for the admin's browser test (installed when root can; the test says when it is missing).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "No Chromium: install it (apt-get install chromium) to run the admin's browser test."
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -105,10 +105,10 @@ def snapshot(service: Service) -> dict[str, Any]:
     data["topics"] = sorted(service.topics.values_list("slug", flat=True))
     data["languages"] = sorted(service.languages.values_list("code", flat=True))
     data["channels"] = [
-        {**{field: getattr(c, field) for field in CHANNEL_FIELDS}, "hours": _schedule_data(by_channel.get(c.id))}
+        {**{field: getattr(c, field) for field in CHANNEL_FIELDS}, "hours": schedule_data(by_channel.get(c.id))}
         for c in service.channels.order_by("position", "id")
     ]
-    data["hours"] = _schedule_data(by_channel.get(None))
+    data["hours"] = schedule_data(by_channel.get(None))
     data["coverage"] = [
         {field: getattr(c, field) for field in COVERAGE_FIELDS} for c in service.coverage.order_by("id")
     ]
@@ -122,7 +122,7 @@ def organization_snapshot(organization: Organization) -> dict[str, Any]:
     return {field: getattr(organization, field) for field in ORGANIZATION_FIELDS}
 
 
-def _schedule_data(schedule: Schedule | None) -> dict[str, Any] | None:
+def schedule_data(schedule: Schedule | None) -> dict[str, Any] | None:
     if schedule is None:
         return None
     return {
@@ -154,7 +154,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[
 def current_draft(service: Service) -> dict[str, Any]:
     """What a new edit of the listing starts from: its pending proposal if it has one, else the listing."""
     pending = service.proposals.filter(state=ProposalState.PENDING).first()
-    if pending is not None and pending.action != ProposalAction.ARCHIVE:
+    if pending is not None and pending.action == ProposalAction.UPDATE:
         return dict(pending.data)
     return snapshot(service)
 
@@ -192,11 +192,22 @@ def propose_service_change(
             service=service,
             base_version=version,
             data=dict(data),
-            diff=diff(live, data)
-            if action == ProposalAction.UPDATE
-            else {"archived": {"before": False, "after": True}},
+            diff=_action_diff(action, live, data),
             author=actor,
         )
+
+
+def _action_diff(action: str, live: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    if action == ProposalAction.ARCHIVE:
+        return {"archived": {"before": False, "after": True}}
+    if action == ProposalAction.CONFIRM:
+        return {}
+    return diff(live, data)
+
+
+def propose_confirmation(actor: Any, service: Service, expected_version: int) -> Proposal:
+    """'Still correct': a proposal with no change, which a moderator verifies like any other."""
+    return propose_service_change(actor, service, {}, expected_version, ProposalAction.CONFIRM)
 
 
 def propose_organization_change(
@@ -216,6 +227,14 @@ def propose_organization_change(
             diff=diff(organization_snapshot(organization), data),
             author=actor,
         )
+
+
+def in_conflict(proposal: Proposal) -> bool:
+    """A pending proposal whose target changed since it was made: it cannot be approved."""
+    if proposal.state != ProposalState.PENDING or proposal.base_version is None:
+        return False
+    target: Any = proposal.service if proposal.service_id else proposal.organization
+    return bool(target is not None and target.version != proposal.base_version)
 
 
 def withdraw(actor: Any, proposal: Proposal) -> Proposal:
@@ -287,6 +306,7 @@ def _apply_approved(actor: Any, proposal: Proposal, evidence_url: str, evidence_
             else:
                 for key, value in verification.items():
                     setattr(service, key, value)
+                # A confirmation carries no data: the listing is verified as it stands.
                 apply_service(service, locked.data)
         locked.save()
     return locked

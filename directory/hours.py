@@ -89,3 +89,30 @@ def describe(hours: WeeklyHours, language: str) -> str:
 
 def _open_around_the_clock(intervals: tuple[Interval, ...]) -> bool:
     return {i.weekday for i in intervals if i.opens == i.closes == _MIDNIGHT} == set(range(7))
+
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def parse_weekly(text: str) -> list[Interval]:
+    """Read hours written as ``Mon-Fri 09:00-17:00; Sat 10:00-14:00`` (closing at or before opening: overnight)."""
+    intervals: list[Interval] = []
+    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
+        if not part:
+            continue
+        try:
+            days, span = part.split()
+            opens, closes = (time.fromisoformat(clock) for clock in span.split("-"))
+            first, _, last = days.partition("-")
+            start, end = DAY_NAMES.index(first.title()), DAY_NAMES.index((last or first).title())
+        except ValueError as error:
+            raise ValueError(f"{part!r}: write days and hours like 'Mon-Fri 09:00-17:00'.") from error
+        if end < start:
+            raise ValueError(f"{part!r}: days run Mon to Sun.")
+        intervals.extend(Interval(day, opens, closes) for day in range(start, end + 1))
+    return sorted(intervals)
+
+
+def format_weekly(intervals: tuple[Interval, ...] | list[Interval]) -> str:
+    """The inverse of ``parse_weekly``, one day per entry."""
+    return "; ".join(f"{DAY_NAMES[i.weekday]} {i.opens:%H:%M}-{i.closes:%H:%M}" for i in sorted(intervals))

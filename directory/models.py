@@ -483,7 +483,27 @@ class ProposalAction(models.TextChoices):
     UPDATE = "update", "Change to a listing"
     ARCHIVE = "archive", "Archive a listing"
     RESTORE = "restore", "Restore an archived listing"
+    CONFIRM = "confirm", "Confirm a listing is still correct"
     UPDATE_ORGANIZATION = "update_organization", "Change to an organisation"
+
+
+class ReviewReminder(models.Model):
+    """One reminder email to an organisation's maintainers on one day: reminders run at most once a day."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="review_reminders")
+    day = models.DateField()
+    recipients = models.PositiveSmallIntegerField()
+    listings = models.JSONField(default=list, help_text="Ids of the listings the email named")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "organization"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="review_reminder_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.day}"
 
 
 class ProposalState(models.TextChoices):

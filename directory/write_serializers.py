@@ -272,9 +272,14 @@ class ServiceInput(StrictSerializer):
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            cast(dict[str, Any], self.context)["country"] = _first_country(data, self.context.get("base") or {})
+            cast(dict[str, Any], self.context)["country"] = listing_country(data, self.context.get("base") or {})
             if not self.context.get("moderator"):
-                refused = {k: [f"Not yours to set. {m}"] for k, m in MODERATOR_SERVICE_FIELDS.items() if k in data}
+                base = self.context.get("base") or {}
+                refused = {
+                    key: [f"Not yours to set. {message}"]
+                    for key, message in MODERATOR_SERVICE_FIELDS.items()
+                    if key in data and data[key] != base.get(key)
+                }
                 if refused:
                     raise serializers.ValidationError(refused)
             existing = self.context.get("organization_id")
@@ -318,10 +323,10 @@ class ServiceInput(StrictSerializer):
         return attrs
 
 
-def _first_country(data: dict[str, Any], base: dict[str, Any]) -> str:
+def listing_country(data: dict[str, Any], base: dict[str, Any] | None = None) -> str:
     """The country national-format numbers are read in: the listing's first coverage or location country."""
     for key in ("coverage", "locations"):
-        rows = data.get(key, base.get(key))
+        rows = data.get(key, (base or {}).get(key))
         for row in rows if isinstance(rows, list) else []:
             if isinstance(row, dict):
                 code = str(row.get("country") or str(row.get("subdivision") or "").split("-")[0])
@@ -383,6 +388,11 @@ class RejectInput(StrictSerializer):
 class LoginInput(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.RegexField(
+        r"^[0-9]{6,8}$",
+        required=False,
+        help_text="The one-time code from the authenticator app: moderators must send it",
+    )
 
 
 class TokenSerializer(serializers.Serializer[Any]):
@@ -421,10 +431,9 @@ class ProposalSerializer(serializers.ModelSerializer[Proposal]):
 
     @extend_schema_field(serializers.BooleanField())
     def get_conflict(self, proposal: Proposal) -> bool:
-        if proposal.state != "pending" or proposal.base_version is None:
-            return False
-        target = proposal.service if proposal.service_id else proposal.organization
-        return bool(target is not None and target.version != proposal.base_version)
+        from directory.changes import in_conflict
+
+        return in_conflict(proposal)
 
 
 class HistoryChangeSerializer(serializers.Serializer[Any]):

@@ -24,12 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory import changes
+from directory.accounts import second_factor_ok
 from directory.audit import acting_as
 from directory.exceptions import PreconditionRequired, etag
 from directory.history import service_history
 from directory.models import Membership, Organization, Proposal, ProposalAction, ProposalState, Service
 from directory.permissions import IsModerator, is_moderator, may_edit, organizations_of, proposals_of, services_of
 from directory.write_serializers import (
+    MODERATOR_SERVICE_FIELDS,
     EvidenceInput,
     HistoryEntrySerializer,
     LoginInput,
@@ -86,11 +88,17 @@ def proposal_response(proposal: Proposal, version: int | None) -> Response:
     return response
 
 
-def _validated_service(request: Request, *, base: dict[str, Any], service: Service | None, partial: bool) -> Any:
+def _validated_service(request: Request, *, service: Service | None, partial: bool) -> Any:
+    """The proposed version: a PATCH on top of the current draft, a PUT or POST whole.
+
+    Fields only moderators set keep their current value when a maintainer replaces the listing.
+    """
+    base = changes.current_draft(service) if service is not None else {}
+    moderator = is_moderator(request.user)
     context = {
         "request": request,
         "base": base,
-        "moderator": is_moderator(request.user),
+        "moderator": moderator,
         "organization_id": service.organization_id if service else None,
     }
     data = request.data
@@ -99,7 +107,10 @@ def _validated_service(request: Request, *, base: dict[str, Any], service: Servi
     only = [key for key in data if key in ServiceInput().fields] if partial and isinstance(data, dict) else None
     serializer = ServiceInput(data=data, context=context, only=only)
     serializer.is_valid(raise_exception=True)
-    return {**base, **serializer.validated_data}
+    if partial:
+        return {**base, **serializer.validated_data}
+    kept = {field: base[field] for field in MODERATOR_SERVICE_FIELDS if field in base and not moderator}
+    return {**serializer.validated_data, **kept}
 
 
 class TokenChallengeMixin(generics.GenericAPIView[Any]):
@@ -125,7 +136,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
     @extend_schema(request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a new listing; it appears in no public answer until a moderator approves it."""
-        data = _validated_service(request, base={}, service=None, partial=False)
+        data = _validated_service(request, service=None, partial=False)
         if not may_edit(request.user, data["organization"]):
             raise PermissionDenied("You do not maintain this organisation.")
         organization = Organization.objects.get(pk=data["organization"])
@@ -144,8 +155,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
     def _propose_update(self, *, partial: bool) -> Response:
         service = self._own_service(editing=True)
         version = expected_version(self.request)
-        base = changes.current_draft(service) if partial else {}
-        data = _validated_service(self.request, base=base, service=service, partial=partial)
+        data = _validated_service(self.request, service=service, partial=partial)
         proposal = changes.propose_service_change(self.request.user, service, data, version)
         return proposal_response(proposal, proposal.base_version)
 
@@ -155,6 +165,14 @@ class ServiceWriteMixin(TokenChallengeMixin):
         service = self._own_service(editing=True)
         version = expected_version(request)
         proposal = changes.propose_service_change(request.user, service, {}, version, ProposalAction.ARCHIVE)
+        return proposal_response(proposal, proposal.base_version)
+
+    @extend_schema(parameters=[IF_MATCH], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """Say the listing is still correct, unchanged; a moderator verifies it like any proposal."""
+        service = self._own_service(editing=True)
+        proposal = changes.propose_confirmation(request.user, service, expected_version(request))
         return proposal_response(proposal, proposal.base_version)
 
     @extend_schema(
@@ -389,9 +407,13 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         body = LoginInput(data=request.data)
         body.is_valid(raise_exception=True)
+        code = body.validated_data.pop("otp_token", "")
         user = authenticate(request._request, **body.validated_data)
         if user is None or not user.is_active:
             raise AuthenticationFailed("Wrong username or password.")
+        if is_moderator(user) and not second_factor_ok(user, code):
+            # A moderator's token can redirect every texter: the password alone is not enough.
+            raise AuthenticationFailed("Moderators also send otp_token, the code from their authenticator app.")
         instance, token = AuthToken.objects.create(user=user)
         return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
 

@@ -37,3 +37,13 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):  # type: ignore[no-untyped-def]
+    """pytest-django's admin client, signed in with the second factor the admin asks of moderators."""
+    from django.test import Client
+
+    from tests import builders
+
+    return builders.second_factor_verified(Client(), admin_user)

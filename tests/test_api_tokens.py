@@ -99,3 +99,23 @@ def test_the_admin_sign_in_is_throttled_the_same_way() -> None:
     response = browser.post("/admin/login/", {"username": "mona", "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_a_moderator_needs_the_one_time_code_for_a_token() -> None:
+    from django_otp.oath import totp
+
+    from directory.accounts import new_authenticator
+
+    mona = builders.moderator("mona")
+    device = new_authenticator(mona)
+    refused = sign_in("mona", PASSWORD)
+    assert refused.status_code == 401
+    assert "otp_token" in refused.json()["detail"]
+    code = f"{totp(device.bin_key):06d}"
+    accepted = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json")
+    assert accepted.status_code == 200
+    replayed = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json")
+    assert replayed.status_code == 401
+    wrong = f"{(int(code) + 1) % 1000000:06d}"
+    refused = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": wrong}, format="json")
+    assert refused.status_code == 401

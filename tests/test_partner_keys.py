@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from directory.models import PartnerKey
 from directory.permissions import is_moderator
+from tests import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -112,8 +113,7 @@ def test_moderators_are_the_group_members_and_superusers():
 
 
 def test_a_moderator_issues_a_key_in_the_admin_and_sees_it_only_once():
-    client = APIClient()
-    client.force_login(moderator())
+    client = builders.second_factor_verified(APIClient(), moderator())
     response = client.post(
         "/admin/directory/partnerkey/add/",
         {"name": "Platform safety centre", "per_minute": "60", "per_day": "1000", "contact": ""},
@@ -128,8 +128,7 @@ def test_a_moderator_issues_a_key_in_the_admin_and_sees_it_only_once():
 
 def test_a_moderator_revokes_keys_from_the_admin_list():
     partner, key = issue("Safe Schools app")
-    client = APIClient()
-    client.force_login(moderator())
+    client = builders.second_factor_verified(APIClient(), moderator())
     listing = client.get("/admin/directory/partnerkey/")
     assert listing.status_code == 200
     assert partner.prefix in listing.content.decode()

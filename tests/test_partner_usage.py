@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from directory import throttling, usage
 from directory.models import PartnerKey, PartnerKeyUsage
+from tests import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +33,7 @@ def issue(per_minute: int = 100) -> tuple[PartnerKey, APIClient]:
 def moderator_client() -> APIClient:
     user = User.objects.create_user("mod", is_staff=True)
     user.groups.add(Group.objects.get_or_create(name="moderators")[0])
-    client = APIClient()
-    client.force_login(user)
-    return client
+    return builders.second_factor_verified(APIClient(), user)
 
 
 def test_the_admin_shows_a_key_s_calls_client_errors_and_429s_for_today():
