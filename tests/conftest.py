@@ -40,7 +40,7 @@ def _clear_cache():
 
 
 @pytest.fixture
-def admin_client(db, admin_user):  # type: ignore[no-untyped-def]
+def admin_client(db, admin_user):
     """pytest-django's admin client, signed in with the second factor the admin asks of moderators."""
     from django.test import Client
 
