@@ -72,6 +72,8 @@ TEMPLATES = [
 
 # SQLite is the embedded default; DATABASE_URL switches to PostgreSQL.
 DATABASE_URL = env_str("DATABASE_URL")
+# What a 503 for a database that cannot answer (directory/exception_handler.py) asks clients to wait.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5, minimum=1)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 else:
@@ -127,6 +129,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute")},
+    "EXCEPTION_HANDLER": "directory.exception_handler.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

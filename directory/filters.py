@@ -148,19 +148,15 @@ class ServiceFilter(django_filters.FilterSet):
 
     def _point(self) -> tuple[float, float] | None:
         data = self.form.cleaned_data
-        near, postcode = data.get("near"), (data.get("postcode") or "").strip()
-        if near and postcode:
-            raise ValidationError({"postcode": ["Give near or postcode, not both."]})
-        if near:
-            return near
-        if not postcode:
+        near, postcode = data.get("near"), data.get("postcode") or ""
+        latitude, longitude = near if near else (None, None)
+        if not near and not postcode.strip():
             return None
-        country = data.get("country") or None
-        if country is None and len(geocoding.countries_for_postcode(postcode)) > 1:
-            raise ValidationError({"country": [f"{postcode!r} fits several countries' formats: give country."]})
-        place = geocoding.resolve_postcode(postcode, country)
+        place = geocoding.resolve_place(
+            postcode=postcode, country=data.get("country") or "", latitude=latitude, longitude=longitude
+        )
         if place is None:
-            raise ValidationError({"postcode": [f"{postcode!r} is not a postcode in our tables."]})
+            return None
         return place.latitude, place.longitude
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:

@@ -11,9 +11,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 
-from directory import geocoding
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import (
     ContactChannel,
@@ -28,7 +26,7 @@ from directory.models import (
     Topic,
 )
 from directory.regions import region_name
-from directory.search import MAX_LIMIT, HelpAnswer, HelpQuery, effective_verification, service_open_now
+from directory.search import MAX_LIMIT, HelpAnswer, effective_verification, service_open_now
 from directory.validators import is_country_code, language_for
 
 
@@ -318,83 +316,6 @@ class NearestQuerySerializer(serializers.Serializer[Any]):
         if language_for(value) is None:
             raise serializers.ValidationError(f"{value!r} is not an ISO 639 language code (e.g. en, fr, es).")
         return value.lower()
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        place, resolved = self._place(attrs)
-        query = HelpQuery(
-            country=place.country if place else resolved["country"],
-            latitude=resolved["latitude"],
-            longitude=resolved["longitude"],
-            subdivision=resolved["subdivision"],
-            topic=attrs["topic"].slug if attrs.get("topic") else "",
-            language=attrs.get("language", ""),
-            kinds=tuple(sorted(attrs.get("kind") or ())),
-            open_now=attrs["open_now"],
-            age=attrs.get("age"),
-            verified_only=attrs["verified"] == "true",
-            limit=attrs["limit"],
-        )
-        return {"query": query, "resolved": resolved}
-
-    def _place(self, attrs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        has_point = "lat" in attrs or "lon" in attrs
-        postcode = attrs.get("postcode", "").strip()
-        country = attrs.get("country", "")
-        if postcode and has_point:
-            raise serializers.ValidationError({"postcode": ["Give a postcode or lat/lon, not both."]})
-        if has_point:
-            if "lat" not in attrs or "lon" not in attrs:
-                missing = "lon" if "lat" in attrs else "lat"
-                raise serializers.ValidationError({missing: ["lat and lon go together."]})
-            if not country:
-                raise serializers.ValidationError({"country": ["Required with lat/lon (ISO 3166-1 alpha-2)."]})
-            resolved = {
-                "postcode": "",
-                "place": "",
-                "country": country,
-                "subdivision": "",
-                "latitude": attrs["lat"],
-                "longitude": attrs["lon"],
-            }
-            return None, resolved
-        if not postcode:
-            if country:
-                empty = {"postcode": "", "place": "", "country": country, "subdivision": ""}
-                return None, {**empty, "latitude": None, "longitude": None}
-            raise serializers.ValidationError({"postcode": ["Give a postcode, lat/lon with country, or a country."]})
-        return self._postcode_place(postcode, country)
-
-    def _postcode_place(self, postcode: str, country: str) -> tuple[Any, dict[str, Any]]:
-        if country:
-            if country not in geocoding.SUPPORTED_COUNTRIES:
-                supported = ", ".join(geocoding.SUPPORTED_COUNTRIES)
-                raise serializers.ValidationError(
-                    {"country": [f"No postcode table for {country}; supported: {supported}. Use lat/lon instead."]}
-                )
-            if geocoding.normalize_postcode(country, postcode) is None:
-                raise serializers.ValidationError(
-                    {"postcode": [f"{postcode!r} is not a {region_name(country)} postcode."]}
-                )
-        else:
-            fits = geocoding.countries_for_postcode(postcode)
-            if not fits:
-                raise serializers.ValidationError({"postcode": [f"{postcode!r} is not a postcode format we know."]})
-            if len(fits) > 1:
-                raise serializers.ValidationError(
-                    {"country": [f"{postcode!r} could be in {', '.join(fits)}: give country."]}
-                )
-        place = geocoding.resolve_postcode(postcode, country or None)
-        if place is None:
-            raise NotFound(f"Postcode {postcode!r} is not in our table; try a nearby postcode or lat/lon.")
-        resolved = {
-            "postcode": place.code,
-            "place": place.place,
-            "country": place.country,
-            "subdivision": place.subdivision,
-            "latitude": place.latitude,
-            "longitude": place.longitude,
-        }
-        return place, resolved
 
 
 class ResolvedQuerySerializer(serializers.Serializer[Any]):

@@ -8,17 +8,16 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from directory import geocoding
+from directory import errors, geocoding
 from directory.about import DATA_SOURCES
 from directory.filters import OrganizationFilter, ServiceFilter
 from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
 from directory.regions import region_name
-from directory.search import find_help
+from directory.search import HelpQuery, find_help
 from directory.serializers import (
     AboutSerializer,
     LanguageSerializer,
@@ -142,16 +141,10 @@ class PostcodeView(generics.GenericAPIView[Any]):
     queryset = Coverage.objects.none()
     filterset_class = None
 
-    @extend_schema(responses={200: PlaceSerializer, 404: OpenApiTypes.OBJECT})
-    def get(self, request: Request, country: str, code: str) -> Response:
-        country = country.upper()
-        if country not in geocoding.SUPPORTED_COUNTRIES:
-            raise NotFound(f"No postcode table for {country!r}. Supported: {', '.join(geocoding.SUPPORTED_COUNTRIES)}.")
-        if geocoding.normalize_postcode(country, code) is None:
-            raise NotFound(f"{code!r} is not a {region_name(country)} postcode.")
-        place = geocoding.resolve_postcode(code, country)
+    def get(self, request: Request, country: str, postcode: str) -> Response:
+        place = geocoding.resolve_place(postcode=postcode, country=country)
         if place is None:
-            raise NotFound(f"Postcode {code!r} is not in the {region_name(country)} table.")
+            raise errors.MissingPlace("Give a postcode.")
         return Response(PlaceSerializer(place).data)
 
 
@@ -166,8 +159,42 @@ class NearestView(generics.GenericAPIView[Any]):
     def get(self, request: Request) -> Response:
         params = NearestQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        query = params.validated_data["query"]
+        query, resolved = nearest_query(params.validated_data)
         if not query.language:
             query = replace(query, language=request_language(request))
         answer = find_help(query)
-        return Response(nearest_representation(params.validated_data["resolved"], answer, request))
+        return Response(nearest_representation(resolved, answer, request))
+
+
+def nearest_query(params: dict[str, Any]) -> tuple[HelpQuery, dict[str, Any]]:
+    """The search a /nearest/ request asks for, and the place it resolved to (the answer's ``query``)."""
+    place = geocoding.resolve_place(
+        postcode=params.get("postcode", ""),
+        country=params.get("country", ""),
+        latitude=params.get("lat"),
+        longitude=params.get("lon"),
+        point_needs_country=True,
+    )
+    country = place.country if place else params["country"]
+    resolved: dict[str, Any] = {
+        "postcode": place.code if place else "",
+        "place": place.place if place else "",
+        "country": country,
+        "subdivision": place.subdivision if place else "",
+        "latitude": place.latitude if place else None,
+        "longitude": place.longitude if place else None,
+    }
+    query = HelpQuery(
+        country=country,
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
+        subdivision=place.subdivision if place else "",
+        topic=params["topic"].slug if params.get("topic") else "",
+        language=params.get("language", ""),
+        kinds=tuple(sorted(params.get("kind") or ())),
+        open_now=params["open_now"],
+        age=params.get("age"),
+        verified_only=params["verified"] == "true",
+        limit=params["limit"],
+    )
+    return query, resolved

@@ -18,8 +18,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from directory import errors
 from directory.emergency import emergency_number
-from directory.geocoding import resolve_postcode
+from directory.geocoding import Place as GeoPlace
+from directory.geocoding import resolve_place
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
 from directory.search import Contact, HelpAnswer, HelpQuery, HelpResult, contacts_for, find_help
@@ -257,8 +259,18 @@ def _help(country: str, language: str) -> str:
     )
 
 
+def _place(intent: Intent) -> GeoPlace | None:
+    """The postcode's place by the API's rule; a postcode it cannot place gets the national answer."""
+    if not intent.postcode:
+        return None
+    try:
+        return resolve_place(postcode=intent.postcode, country=intent.country)
+    except (errors.InvalidPlace, errors.PostcodeNotFound):
+        return None
+
+
 def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tuple[str, int]:
-    place = resolve_postcode(intent.postcode, intent.country) if intent.postcode else None
+    place = _place(intent)
     if place is not None:
         query = HelpQuery(
             country=place.country,

@@ -26,3 +26,11 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def api():
+    """The client every API test uses."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
