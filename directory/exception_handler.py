@@ -14,8 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -71,3 +74,73 @@ class DatabaseUnavailableMiddleware:
         response = JsonResponse({"detail": UNAVAILABLE_MESSAGE}, status=503)
         response["Retry-After"] = _retry_after()
         return response
+
+
+FIELD_ERRORS = {
+    "type": "object",
+    "description": 'Each parameter at fault with its messages: {"country": ["\'XX\' is not an ISO 3166-1 ..."]}',
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+RETRY_AFTER = {
+    "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "Seconds to wait before retrying"}
+}
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class ErrorDocumentingSchema(AutoSchema):
+    """Document on every operation each error status this project can answer it with, and its body.
+
+    400 where there are parameters (a postcode in the path too) or a body to get wrong; 401/403 for
+    credentials, and 403 for permissions other than AllowAny; 404 everywhere (unknown ids and
+    postcodes, a page past the end, an unknown ``format``); 406 for an Accept header no renderer
+    meets; 412/428 for If-Match on updates; 429 (throttles) and 503 (a database that cannot answer
+    in time) with ``Retry-After``.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        field_errors = self._component("FieldErrors", FIELD_ERRORS)
+        detail = self._component("ErrorDetail", DETAIL)
+        has_input = bool(operation.get("parameters")) or "requestBody" in operation
+        errors_: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        if has_input:
+            errors_["400"] = ("A parameter or field is malformed; each is named with its messages", field_errors, {})
+        for status_code in self._credential_statuses():
+            errors_[status_code] = ("Credentials are missing, wrong, or do not allow this", detail, {})
+        errors_["404"] = ("Nothing is found at this address or for this postcode", detail, {})
+        errors_["406"] = ("No representation meets the Accept header", detail, {})
+        if self.method in {"PUT", "PATCH", "DELETE"}:
+            errors_["412"] = ("If-Match names a version that is no longer current", detail, {})
+            errors_["428"] = ("If-Match is required", detail, {})
+        errors_["429"] = ("Too many requests: throttled", detail, RETRY_AFTER)
+        errors_["503"] = ("The database could not answer in time", detail, RETRY_AFTER)
+        for status_code, (description, schema, headers) in errors_.items():
+            response: dict[str, Any] = {"content": {"application/json": {"schema": schema}}, "description": description}
+            if headers:
+                response["headers"] = headers
+            responses.setdefault(status_code, response)
+        return operation
+
+    def _credential_statuses(self) -> list[str]:
+        statuses = set()
+        authenticators = self.view.get_authenticators()
+        if authenticators:
+            # DRF answers failed authentication with 401 only when the first class names a challenge.
+            statuses.add("401" if authenticators[0].authenticate_header(self.view.request) else "403")
+        permissions = self.view.get_permissions()
+        if any(not isinstance(permission, AllowAny) for permission in permissions) or self.method in _WRITES:
+            statuses.add("403")
+        return sorted(statuses)
+
+    def _component(self, name: str, schema: dict[str, Any]) -> dict[str, str]:
+        component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+        self.registry.register_on_missing(component)
+        return dict(component.ref)

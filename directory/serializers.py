@@ -146,7 +146,7 @@ class ServiceSummarySerializer(serializers.ModelSerializer[Service]):
     primary_contact = serializers.SerializerMethodField()
     verification_state = serializers.SerializerMethodField()
     distance_km = serializers.SerializerMethodField(
-        help_text="Only with near/postcode: distance to the nearest location"
+        help_text="Only with near/postcode: distance to the nearest location; null otherwise"
     )
 
     class Meta:
@@ -181,7 +181,7 @@ class ServiceSummarySerializer(serializers.ModelSerializer[Service]):
     def get_verification_state(self, service: Service) -> str:
         return effective_verification(service, self.context.get("now") or timezone.now())
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_distance_km(self, service: Service) -> float | None:
         squared = getattr(service, "distance_squared", None)
         return None if squared is None else round(math.sqrt(squared), 1)
@@ -259,7 +259,7 @@ class ServiceDetailSerializer(ServiceSummarySerializer):
         own = next((s for s in service.schedules.all() if s.channel_id is None), None)
         return None if own is None else dict(ScheduleSerializer(own, context=self.context).data)
 
-    @extend_schema_field(OpenApiTypes.BOOL)
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_open_now(self, service: Service) -> bool | None:
         return service_open_now(service, self.context.get("now") or timezone.now())[0]
 

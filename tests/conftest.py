@@ -30,7 +30,11 @@ def _clear_cache():
 
 @pytest.fixture
 def api():
-    """The client every API test uses."""
-    from rest_framework.test import APIClient
+    """The client for every API call a test makes: each response is validated against openapi.yaml.
 
-    return APIClient()
+    Use it as ``api.get("/api/v1/...", params)`` (any ``APIClient`` method, ``api.credentials(...)`` too);
+    a response whose status, headers or body the schema does not document fails the test.
+    """
+    from tests.openapi_client import ValidatingAPIClient
+
+    return ValidatingAPIClient()

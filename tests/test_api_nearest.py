@@ -2,7 +2,6 @@ import json
 from dataclasses import replace
 
 import pytest
-from rest_framework.test import APIClient
 
 from directory.search import find_help
 from directory.serializers import NearestQuerySerializer, NearestResponseSerializer
@@ -13,11 +12,6 @@ pytestmark = pytest.mark.django_db
 
 NEAREST = "/api/v1/nearest/"
 REGINA = (50.4480, -104.6054)
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""The documented contract is the tested one: the validating client, and the error statuses openapi.yaml lists."""
+
+import base64
+
+import pytest
+import yaml
+from rest_framework.throttling import AnonRateThrottle
+
+from tests import builders
+from tests.openapi_client import SCHEMA_FILE, ContractViolation, validate_response
+
+pytestmark = pytest.mark.django_db
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_the_validating_client_refuses_a_null_the_schema_does_not_allow():
+    body = b'{"name": "Helpline directory", "api_version": null, "data_sources": []}'
+    with pytest.raises(ContractViolation, match="api_version"):
+        validate_response("GET", "/api/v1/about/", 200, JSON, body)
+
+
+def test_the_validating_client_refuses_an_undocumented_field():
+    body = b'{"name": "x", "api_version": "v1", "data_sources": [], "extra": 1}'
+    with pytest.raises(ContractViolation, match="extra"):
+        validate_response("GET", "/api/v1/about/", 200, JSON, body)
+
+
+def test_the_validating_client_refuses_an_undocumented_status():
+    with pytest.raises(ContractViolation, match="does not document"):
+        validate_response("GET", "/api/v1/about/", 418, JSON, b'{"detail": "teapot"}')
+
+
+def test_the_validating_client_requires_the_documented_retry_after_header():
+    with pytest.raises(ContractViolation, match="Retry-After"):
+        validate_response("GET", "/api/v1/about/", 429, JSON, b'{"detail": "slow down"}')
+
+
+def test_every_operation_documents_its_error_statuses_and_their_bodies():
+    document = yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"404", "406", "429", "503"} <= set(responses), (method, path)
+            assert {"401", "403"} & set(responses), (method, path)
+            if operation.get("parameters"):
+                assert responses["400"]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/FieldErrors"
+                }
+            assert "Retry-After" in responses["429"]["headers"]
+            assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_a_throttled_request_gets_a_documented_429_with_retry_after(api, monkeypatch):
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "1/minute"})
+    assert api.get("/api/v1/about/").status_code == 200
+    response = api.get("/api/v1/about/")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_wrong_credentials_get_a_documented_refusal(api):
+    builders.topic("sextortion")
+    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"nobody:wrong").decode())
+    response = api.get("/api/v1/topics/")
+    assert response.status_code in (401, 403)
+    assert response.json()["detail"]
+
+
+def test_an_unacceptable_accept_header_gets_a_documented_406(api):
+    response = api.get("/api/v1/about/", HTTP_ACCEPT="application/xml")
+    assert response.status_code == 406
+
+
+def test_a_page_past_the_end_gets_a_documented_404(api):
+    response = api.get("/api/v1/topics/", {"page": 5})
+    assert response.status_code == 404
