@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "directory.exception_handler.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -79,8 +80,13 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 # What a 503 for a database that cannot answer (directory/exception_handler.py) asks clients to wait.
 DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5, minimum=1)
+# PostgreSQL cancels any statement running longer than this, so no request holds a worker or a
+# connection for longer; the request then answers 503 with Retry-After. Keep it well below the WSGI
+# server's worker timeout (gunicorn: 30 s), so a worker is never killed mid-query.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=1)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
 else:
     DATABASES = {
         "default": {
