@@ -18,3 +18,5 @@ urlpatterns = [
         name="redoc",
     ),
 ]
+
+handler404 = "directory.exception_handler.page_not_found"

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import status
@@ -56,6 +57,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers={"Retry-After": _retry_after()},
         )
     return drf_exception_handler(exc, context)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for an address no route serves: JSON under /api/, as every other API answer."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 class DatabaseUnavailableMiddleware:
@@ -106,6 +114,7 @@ class ErrorDocumentingSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        self._mark_filters_optional_when_empty(operation)
         responses = operation["responses"]
         field_errors = self._component("FieldErrors", FIELD_ERRORS)
         detail = self._component("ErrorDetail", DETAIL)
@@ -128,6 +137,16 @@ class ErrorDocumentingSchema(AutoSchema):
                 response["headers"] = headers
             responses.setdefault(status_code, response)
         return operation
+
+    def _mark_filters_optional_when_empty(self, operation: dict[str, Any]) -> None:
+        """A list filter given as ``?name=`` is not applied (django-filter): say so with ``allowEmptyValue``."""
+        filterset_class = getattr(self.view, "filterset_class", None)
+        if filterset_class is None or not self._is_list_view():
+            return
+        filters = set(filterset_class.base_filters)
+        for parameter in operation.get("parameters", ()):
+            if parameter["in"] == "query" and parameter["name"] in filters:
+                parameter["allowEmptyValue"] = True
 
     def _credential_statuses(self) -> list[str]:
         statuses = set()

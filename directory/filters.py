@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from directory import geocoding
@@ -29,6 +30,7 @@ from directory.validators import is_country_code, is_subdivision_code
 
 DEFAULT_RADIUS_KM = 25.0
 MAX_RADIUS_KM = 500.0
+MAX_TEXT_LENGTH = 200
 
 VERIFIED_CHOICES = (("true", "verified only"), ("false", "not verified only"), ("any", "all"))
 
@@ -54,8 +56,19 @@ class SubdivisionField(forms.CharField):
         return str(value).upper()
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 120})
 class AgeFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+@extend_schema_field({"type": "string", "maxLength": MAX_TEXT_LENGTH})
+class TextFilter(django_filters.CharFilter):
+    pass
+
+
+@extend_schema_field({"type": "number", "minimum": 0.1, "maximum": MAX_RADIUS_KM})
+class RadiusFilter(django_filters.NumberFilter):
+    pass
 
 
 class PointField(forms.CharField):
@@ -86,7 +99,7 @@ class SubdivisionFilter(django_filters.CharFilter):
 
 
 class ServiceFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the name or description")
+    q = TextFilter(method="filter_text", max_length=MAX_TEXT_LENGTH, help_text="Words in the name or description")
     # A plain column: no join, so no duplicates to remove (DISTINCT over every column cost seconds at 1M).
     kind = django_filters.MultipleChoiceFilter(
         choices=ServiceKind.choices, distinct=False, help_text="Repeat for several kinds"
@@ -119,7 +132,7 @@ class ServiceFilter(django_filters.FilterSet):
     postcode = django_filters.CharFilter(
         method="keep", max_length=16, help_text="Like near, from a postcode (country inferred or from country=)"
     )
-    radius_km = django_filters.NumberFilter(
+    radius_km = RadiusFilter(
         method="keep", min_value=0.1, max_value=MAX_RADIUS_KM, help_text="With near/postcode; default 25"
     )
 
@@ -127,7 +140,7 @@ class ServiceFilter(django_filters.FilterSet):
         model = Service
         fields = ["q", "kind", "topic", "language", "country", "region", "channel", "age", "verified"]
 
-    def keep(self, queryset: QuerySet[Service], name: str, value: Any) -> QuerySet[Service]:
+    def keep(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         """Leave the queryset alone: near/postcode/radius_km act together in filter_queryset."""
         return queryset
 
@@ -162,7 +175,9 @@ class ServiceFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         if data is not None:
             data = data.copy()
-            data.setdefault("verified", "true")
+            # Absent or empty, verified means the default: partners get verified listings.
+            if not data.get("verified"):
+                data["verified"] = "true"
         super().__init__(data, *args, **kwargs)
 
     def filter_text(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
@@ -230,7 +245,7 @@ class ServiceFilter(django_filters.FilterSet):
 
 
 class OrganizationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    q = TextFilter(field_name="name", lookup_expr="icontains", max_length=MAX_TEXT_LENGTH)
     kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices)
 
     class Meta:

@@ -63,7 +63,6 @@ class ServiceViewSet(LanguageContextMixin, viewsets.ReadOnlyModelViewSet[Service
         return ServiceDetailSerializer if self.action == "retrieve" else ServiceSummarySerializer
 
 
-@extend_schema(parameters=[LANG_PARAMETER])
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet[Organization]):
     queryset = Organization.objects.filter(archived_at__isnull=True).order_by("name", "id")
     serializer_class = OrganizationSerializer

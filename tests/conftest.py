@@ -38,3 +38,13 @@ def api():
     from tests.openapi_client import ValidatingAPIClient
 
     return ValidatingAPIClient()
+
+
+@pytest.fixture
+def fuzz_headers() -> dict[str, str]:
+    """Headers every schemathesis request carries (tests/test_fuzz_api.py).
+
+    Empty while the API has only public reads; return e.g. ``{"Authorization": f"Token {token}"}`` (a
+    maintainer token or partner key created here) so write operations are fuzzed as they land.
+    """
+    return {}

@@ -75,3 +75,16 @@ def test_an_unacceptable_accept_header_gets_a_documented_406(api):
 def test_a_page_past_the_end_gets_a_documented_404(api):
     response = api.get("/api/v1/topics/", {"page": 5})
     assert response.status_code == 404
+
+
+def test_an_address_no_api_route_serves_is_a_json_404(api):
+    response = api.get("/api/v1/languages/a.b/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_an_empty_verified_parameter_still_shows_only_verified_listings(api):
+    builders.service("Verified Example Line", country="CA")
+    builders.service("Pending Example Line", country="CA", state="pending")
+    names = [result["name"] for result in api.get("/api/v1/services/", {"verified": ""}).json()["results"]]
+    assert names == ["Verified Example Line"]
