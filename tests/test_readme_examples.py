@@ -1,5 +1,6 @@
-"""Every API example in the README answers, on the data `make run` loads, what its comment promises."""
+"""Every example in the README answers, on the data `make run` loads, what its comment promises."""
 
+import io
 import re
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def readme_examples() -> list[str]:
 def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         PostcodeArea.objects.all().delete()
-        call_command("load_postcodes", countries="CA,GB,AU", verbosity=0)
+        call_command("load_postcodes", countries="CA,GB,AU,US", verbosity=0)
         call_command("load_seed", verbosity=0)
     yield
     with django_db_blocker.unblock():
@@ -76,3 +77,28 @@ def test_the_readme_example_answers_what_its_comment_promises(seeded, example):
     response = ValidatingAPIClient().get(example)
     assert response.status_code == 200, response.content
     assert PROMISES[example](response.json()), response.json()
+
+
+# The README's SMS simulator examples: each gets numbered local help in the keyword's language.
+SIMULATIONS = {
+    ("+13065550123", "HELP S4P 3Y2"): ("1. Regina Police Service", "Emergency: 911"),
+    ("+15145550123", "AIDE H2X 1Y4"): ("Montréal", "Urgence: 911"),
+    ("+12125550123", "AYUDA 10001"): ("1. NYPD", "Emergencias: 911"),
+}
+
+
+def readme_simulations() -> list[tuple[str, str]]:
+    pattern = r'^DEBUG=1 \.venv/bin/python manage\.py simulate_sms --from (\+\d+) "([^"]+)"$'
+    return re.findall(pattern, README.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def test_every_readme_sms_simulation_has_its_promise_checked():
+    assert set(readme_simulations()) == set(SIMULATIONS)
+
+
+@pytest.mark.parametrize(("sender", "body"), sorted(SIMULATIONS))
+def test_the_readme_sms_simulation_answers_with_local_help_in_the_keywords_language(seeded, sender, body):
+    out = io.StringIO()
+    call_command("simulate_sms", body, sender=sender, stdout=out)
+    for expected in SIMULATIONS[sender, body]:
+        assert expected in out.getvalue()
