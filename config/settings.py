@@ -82,11 +82,15 @@ DATABASE_URL = env_str("DATABASE_URL")
 DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5, minimum=1)
 # PostgreSQL cancels any statement running longer than this, so no request holds a worker or a
 # connection for longer; the request then answers 503 with Retry-After. Keep it well below the WSGI
-# server's worker timeout (gunicorn: 30 s), so a worker is never killed mid-query.
-DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=1)
+# server's worker timeout (gunicorn: 30 s), so a worker is never killed mid-query. 0 turns it off, for
+# bulk jobs (the benchmark's loader) that are no request.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _timeout = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        _options["options"] = f"{_options.get('options', '')} {_timeout}".strip()
 else:
     DATABASES = {
         "default": {
