@@ -61,7 +61,8 @@ class AgeFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-@extend_schema_field({"type": "string", "maxLength": MAX_TEXT_LENGTH})
+# Django's form fields refuse NUL characters (a 400): the schema says so.
+@extend_schema_field({"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": "^[^\\u0000]*$"})
 class TextFilter(django_filters.CharFilter):
     pass
 
