@@ -26,7 +26,7 @@ from directory.models import (
     VerificationState,
 )
 from directory.search import with_squared_distance, within_radius
-from directory.validators import is_country_code, is_subdivision_code
+from directory.validators import is_country_code, is_subdivision_code, is_whole_number
 
 DEFAULT_RADIUS_KM = 25.0
 MAX_RADIUS_KM = 500.0
@@ -56,9 +56,18 @@ class SubdivisionField(forms.CharField):
         return str(value).upper()
 
 
+class WholeNumberField(forms.IntegerField):
+    """An integer written as one: "15.0" is refused like "15.5", as the schema's integer says."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not is_whole_number(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": 120})
 class AgeFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 # Django's form fields refuse NUL characters (a 400): the schema says so.

@@ -27,7 +27,7 @@ from directory.models import (
 )
 from directory.regions import region_name
 from directory.search import MAX_LIMIT, HelpAnswer, effective_verification, service_open_now
-from directory.validators import is_country_code, language_for
+from directory.validators import is_country_code, is_whole_number, language_for
 
 
 def _language(serializer: serializers.BaseSerializer[Any]) -> str:
@@ -281,6 +281,15 @@ class PlaceSerializer(serializers.Serializer[Any]):
         return region_name(place.subdivision) if place.subdivision else ""
 
 
+class WholeNumberField(serializers.IntegerField):
+    """An integer written as one: "15.0" is refused like "15.5", as the schema's integer says."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not is_whole_number(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class NearestQuerySerializer(serializers.Serializer[Any]):
     """Query parameters of /nearest/: a postcode (with or without country) or a lat/lon point."""
 
@@ -296,8 +305,8 @@ class NearestQuerySerializer(serializers.Serializer[Any]):
     )
     kind = serializers.MultipleChoiceField(choices=ServiceKind.choices, required=False)
     open_now = serializers.BooleanField(required=False, default=False)
-    age = serializers.IntegerField(required=False, min_value=0, max_value=120)
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_LIMIT)
+    age = WholeNumberField(required=False, min_value=0, max_value=120)
+    limit = WholeNumberField(required=False, default=10, min_value=1, max_value=MAX_LIMIT)
     verified = serializers.ChoiceField(
         choices=["any", "true"], required=False, default="any", help_text="true: verified listings only"
     )

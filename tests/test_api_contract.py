@@ -88,3 +88,17 @@ def test_an_empty_verified_parameter_still_shows_only_verified_listings(api):
     builders.service("Pending Example Line", country="CA", state="pending")
     names = [result["name"] for result in api.get("/api/v1/services/", {"verified": ""}).json()["results"]]
     assert names == ["Verified Example Line"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/services/", {"age": "15.0"}, "age"),
+        ("/api/v1/nearest/", {"country": "CA", "age": "15.0"}, "age"),
+        ("/api/v1/nearest/", {"country": "CA", "limit": "10.0"}, "limit"),
+    ],
+)
+def test_an_integer_parameter_written_as_a_decimal_is_a_400_as_the_schema_says(api, path, params, field):
+    response = api.get(path, params)
+    assert response.status_code == 400
+    assert response.json()[field]
