@@ -66,6 +66,34 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+class RejectNullCharactersMiddleware:
+    """Refuse a NUL character in an API address or parameter before any query sees it.
+
+    PostgreSQL text cannot hold one (a DataError, so a 500), and Django's form fields already refuse it
+    in the parameters they read: this makes every parameter, and every database, answer alike - a 400
+    naming the parameter, or a 404 for an address no resource can have.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            if "\x00" in request.path:
+                return JsonResponse({"detail": "Not found."}, status=404)
+            query = request.META.get("QUERY_STRING", "")
+            if "%00" in query or "\x00" in query:
+                fields = sorted(
+                    key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in v for v in values)
+                )
+                if fields:
+                    return JsonResponse({field: [NUL_MESSAGE] for field in fields}, status=400)
+        return self.get_response(request)
+
+
 class DatabaseUnavailableMiddleware:
     """Answer 503 with ``Retry-After`` when a page outside the API (admin, simulator) meets a database outage."""
 

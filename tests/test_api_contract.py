@@ -102,3 +102,21 @@ def test_an_integer_parameter_written_as_a_decimal_is_a_400_as_the_schema_says(a
     response = api.get(path, params)
     assert response.status_code == 400
     assert response.json()[field]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/nearest/", {"country": "CA", "topic": "sext\x00ortion"}, "topic"),
+        ("/api/v1/services/", {"topic": "sext\x00ortion"}, "topic"),
+        ("/api/v1/services/", {"language": "\x00"}, "language"),
+    ],
+)
+def test_a_null_character_in_a_parameter_is_a_400_naming_it_on_every_database(api, path, params, field):
+    response = api.get(path, params)
+    assert response.status_code == 400
+    assert response.json() == {field: ["Null characters are not allowed."]}
+
+
+def test_a_null_character_in_an_api_address_is_a_404(api):
+    assert api.get("/api/v1/topics/sext%00ortion/").status_code == 404
