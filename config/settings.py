@@ -45,20 +45,27 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "rest_framework_api_key",
+    "drf_spectacular_sidecar",
+    "csp",
     "directory",
     "sms",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, Swagger UI, Redoc) are served by the app itself, with DEBUG off too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "directory.exception_handler.RejectNullCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks a user who signed in with a one-time code as verified (moderators must be).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "directory.exception_handler.DatabaseUnavailableMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Outside the caching one, so the 304s it answers are counted too.
     "directory.usage.PartnerUsageMiddleware",
@@ -93,8 +100,19 @@ TEMPLATES = [
 
 # SQLite is the embedded default; DATABASE_URL switches to PostgreSQL.
 DATABASE_URL = env_str("DATABASE_URL")
+# What a 503 for a database that cannot answer (directory/exception_handler.py) asks clients to wait.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5, minimum=1)
+# PostgreSQL cancels any statement running longer than this, so no request holds a worker or a
+# connection for longer; the request then answers 503 with Retry-After. Keep it well below the WSGI
+# server's worker timeout (gunicorn: 30 s), so a worker is never killed mid-query. 0 turns it off, for
+# bulk jobs (the benchmark's loader) that are no request.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _timeout = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        _options["options"] = f"{_options.get('options', '')} {_timeout}".strip()
 else:
     DATABASES = {
         "default": {
@@ -138,12 +156,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves STATIC_ROOT (filled by `collectstatic`) and, without it, the apps' own static folders,
+# so a fresh checkout serves the admin and the API docs with DEBUG off and without a build step.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "directory.exception_handler.ErrorDocumentingSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "directory.pagination.DirectoryPagination",
-    "EXCEPTION_HANDLER": "directory.exceptions.exception_handler",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -157,6 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "30/minute")},
     # Proxies in front of the app whose X-Forwarded-For is trusted for the client's address (0: none).
     "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0),
+    "EXCEPTION_HANDLER": "directory.exception_handler.exception_handler",
 }
 
 # Seconds browsers and CDNs may reuse a public read before revalidating it.
@@ -170,6 +191,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the app's own static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -199,6 +224,24 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "directory.auth.lockout_response"
 AXES_VERBOSE = False
+
+# Pages load scripts only from this app: no inline script, no CDN. Swagger UI and Redoc set inline styles
+# and Redoc renders in a blob: worker, hence those two allowances.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Behind a TLS-terminating proxy the public scheme comes from this header.
 if env_bool("TRUST_X_FORWARDED_PROTO", default=False):

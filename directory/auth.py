@@ -3,6 +3,7 @@
 from typing import Any
 
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 
@@ -15,7 +16,15 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     )
     response: HttpResponse
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=429)
+        # The body every 429 of the API has: which limit, how much it allows, when to come back.
+        body = {
+            "detail": message,
+            "limit": "failed_sign_ins",
+            "allowed": settings.AXES_FAILURE_LIMIT,
+            "window": f"{max(seconds // 60, 1)} minutes",
+            "retry_after": seconds,
+        }
+        response = JsonResponse(body, status=429)
     else:
         response = HttpResponse(f"<!doctype html><title>Sign-in locked</title><p>{escape(message)}</p>", status=429)
     response["Retry-After"] = str(seconds)

@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from directory import geocoding
@@ -25,10 +26,11 @@ from directory.models import (
     VerificationState,
 )
 from directory.search import with_squared_distance, within_radius
-from directory.validators import is_country_code, is_subdivision_code
+from directory.validators import is_country_code, is_subdivision_code, is_whole_number
 
 DEFAULT_RADIUS_KM = 25.0
 MAX_RADIUS_KM = 500.0
+MAX_TEXT_LENGTH = 200
 
 VERIFIED_CHOICES = (("true", "verified only"), ("false", "not verified only"), ("any", "all"))
 
@@ -54,8 +56,29 @@ class SubdivisionField(forms.CharField):
         return str(value).upper()
 
 
+class WholeNumberField(forms.IntegerField):
+    """An integer written as one: "15.0" is refused like "15.5", as the schema's integer says."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not is_whole_number(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 120})
 class AgeFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
+
+
+# Django's form fields refuse NUL characters (a 400): the schema says so.
+@extend_schema_field({"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": "^[^\\u0000]*$"})
+class TextFilter(django_filters.CharFilter):
+    pass
+
+
+@extend_schema_field({"type": "number", "minimum": 0.1, "maximum": MAX_RADIUS_KM})
+class RadiusFilter(django_filters.NumberFilter):
+    pass
 
 
 class PointField(forms.CharField):
@@ -86,7 +109,7 @@ class SubdivisionFilter(django_filters.CharFilter):
 
 
 class ServiceFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the name or description")
+    q = TextFilter(method="filter_text", max_length=MAX_TEXT_LENGTH, help_text="Words in the name or description")
     # A plain column: no join, so no duplicates to remove (DISTINCT over every column cost seconds at 1M).
     kind = django_filters.MultipleChoiceFilter(
         choices=ServiceKind.choices, distinct=False, help_text="Repeat for several kinds"
@@ -119,7 +142,7 @@ class ServiceFilter(django_filters.FilterSet):
     postcode = django_filters.CharFilter(
         method="keep", max_length=16, help_text="Like near, from a postcode (country inferred or from country=)"
     )
-    radius_km = django_filters.NumberFilter(
+    radius_km = RadiusFilter(
         method="keep", min_value=0.1, max_value=MAX_RADIUS_KM, help_text="With near/postcode; default 25"
     )
 
@@ -127,7 +150,7 @@ class ServiceFilter(django_filters.FilterSet):
         model = Service
         fields = ["q", "kind", "topic", "language", "country", "region", "channel", "age", "verified"]
 
-    def keep(self, queryset: QuerySet[Service], name: str, value: Any) -> QuerySet[Service]:
+    def keep(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         """Leave the queryset alone: near/postcode/radius_km act together in filter_queryset."""
         return queryset
 
@@ -148,25 +171,23 @@ class ServiceFilter(django_filters.FilterSet):
 
     def _point(self) -> tuple[float, float] | None:
         data = self.form.cleaned_data
-        near, postcode = data.get("near"), (data.get("postcode") or "").strip()
-        if near and postcode:
-            raise ValidationError({"postcode": ["Give near or postcode, not both."]})
-        if near:
-            return near
-        if not postcode:
+        near, postcode = data.get("near"), data.get("postcode") or ""
+        latitude, longitude = near if near else (None, None)
+        if not near and not postcode.strip():
             return None
-        country = data.get("country") or None
-        if country is None and len(geocoding.countries_for_postcode(postcode)) > 1:
-            raise ValidationError({"country": [f"{postcode!r} fits several countries' formats: give country."]})
-        place = geocoding.resolve_postcode(postcode, country)
+        place = geocoding.resolve_place(
+            postcode=postcode, country=data.get("country") or "", latitude=latitude, longitude=longitude
+        )
         if place is None:
-            raise ValidationError({"postcode": [f"{postcode!r} is not a postcode in our tables."]})
+            return None
         return place.latitude, place.longitude
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         if data is not None:
             data = data.copy()
-            data.setdefault("verified", "true")
+            # Absent or empty, verified means the default: partners get verified listings.
+            if not data.get("verified"):
+                data["verified"] = "true"
         super().__init__(data, *args, **kwargs)
 
     def filter_text(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
@@ -234,7 +255,7 @@ class ServiceFilter(django_filters.FilterSet):
 
 
 class OrganizationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    q = TextFilter(field_name="name", lookup_expr="icontains", max_length=MAX_TEXT_LENGTH)
     kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices)
 
     class Meta:

@@ -23,7 +23,10 @@ from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 
+from directory import errors
 from directory.models import PostcodeArea
+from directory.regions import region_name
+from directory.validators import is_country_code
 
 logger = logging.getLogger(__name__)
 
@@ -465,3 +468,65 @@ def geocode_online(query: str, country: str) -> Place | None:
         # The query may be someone's address: log only what went wrong.
         logger.warning("Online geocoding failed (%s)", type(error).__name__)
         return None
+
+
+def resolve_place(
+    *,
+    postcode: str = "",
+    country: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    point_needs_country: bool = False,
+) -> Place | None:
+    """Turn a postcode, a point or a country into a place, or raise an ``errors.DirectoryError``.
+
+    The one rule for every way in (``/nearest/``, ``/postcodes/``, ``/services/?postcode=``, SMS): input
+    that cannot be read is an ``InvalidPlace`` (a country without a postcode table, a code not in the
+    given country's format or in no known format, a code several countries share without ``country``);
+    a well-formed postcode the table does not hold is ``PostcodeNotFound``. A point becomes a place
+    without a postcode; a country alone returns None, meaning the whole country.
+    """
+    postcode = postcode.strip() if isinstance(postcode, str) else ""
+    country = country.strip().upper() if isinstance(country, str) else ""
+    if country and not is_country_code(country):
+        raise errors.InvalidCountry(f"{country!r} is not an ISO 3166-1 alpha-2 country code (e.g. CA, GB).")
+    has_point = latitude is not None or longitude is not None
+    if postcode and has_point:
+        raise errors.ConflictingPlace("Give a postcode or a point (lat/lon or near), not both.")
+    if has_point:
+        if latitude is None or longitude is None:
+            raise errors.IncompletePoint("lat and lon go together.", field="lon" if latitude is not None else "lat")
+        if point_needs_country and not country:
+            raise errors.CountryRequired("Required with lat/lon (ISO 3166-1 alpha-2).")
+        return Place(country, "", float(latitude), float(longitude), "", "")
+    if postcode:
+        return _postcode_place(postcode, country)
+    if country:
+        return None
+    raise errors.MissingPlace("Give a postcode, lat/lon with country, or a country.")
+
+
+def _postcode_place(postcode: str, country: str) -> Place:
+    if country:
+        if country not in SUPPORTED_COUNTRIES:
+            supported = ", ".join(SUPPORTED_COUNTRIES)
+            raise errors.UnsupportedCountry(
+                f"No postcode table for {country}; supported: {supported}. Use lat/lon instead."
+            )
+        key = normalize_postcode(country, postcode)
+        if key is None:
+            raise errors.MalformedPostcode(f"{postcode!r} is not a {region_name(country)} postcode.")
+    else:
+        fits = countries_for_postcode(postcode)
+        if not fits:
+            raise errors.MalformedPostcode(f"{postcode!r} is not a postcode format we know.")
+        if len(fits) > 1:
+            raise errors.AmbiguousPostcode(f"{postcode!r} could be in {', '.join(fits)}: give country.")
+        country = fits[0]
+        key = normalize_postcode(country, postcode)
+    place = _lookup_postcode(country, key) if key else None
+    if place is None:
+        raise errors.PostcodeNotFound(
+            f"Postcode {postcode!r} is not in the {region_name(country)} table; try a nearby postcode or lat/lon."
+        )
+    return place

@@ -117,8 +117,7 @@ class HsdsRootSerializer(serializers.Serializer[Any]):
     openapi_url = serializers.URLField()
 
 
-BAD_REQUEST = OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is malformed; the body names it")
-NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="No published record has this id")
+# 400 (FieldErrors) and 404 (ErrorDetail) are documented on every operation by ErrorDocumentingSchema.
 PAGE = OpenApiResponse(
     PageSerializer, description="A page of records (the HSDS Page wrapper); with format=ndjson, every record"
 )
@@ -126,7 +125,6 @@ NDJSON = OpenApiResponse(OpenApiTypes.STR, description="With format=ndjson: ever
 LIST_RESPONSES: dict[Any, Any] = {
     (200, "application/json"): PAGE,
     (200, "application/x-ndjson"): NDJSON,
-    400: BAD_REQUEST,
 }
 
 
@@ -135,7 +133,9 @@ class HsdsView(APIView):
     content_negotiation_class = IgnoreFormatNegotiation
 
     def parameters(self, kind: type[serializers.Serializer[Any]]) -> dict[str, Any]:
-        parsed = kind(data=self.request.query_params)
+        # A plain dict: DRF reads an empty value in a QueryDict as "not given", which would let
+        # ?taxonomy_term_id= (no UUID) through as no filter at all.
+        parsed = kind(data=self.request.query_params.dict())
         parsed.is_valid(raise_exception=True)
         return dict(parsed.validated_data)
 
@@ -218,7 +218,7 @@ def _service_query(params: dict[str, Any]) -> hsds.ServiceQuery:
 class ServiceDetailView(HsdsView):
     """One published service, fully nested, with the profile's ``open_now``."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_services_retrieve")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="hsds_services_retrieve")
     def get(self, request: Request, id: str) -> Response:
         service = hsds.public_services().filter(hsds_id=_uuid_or_404(id, "service")).first()
         if service is None:
@@ -254,7 +254,7 @@ class OrganizationDetailView(HsdsView):
 
     @extend_schema(
         parameters=[OrganizationParameters],
-        responses={200: OpenApiTypes.OBJECT, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={200: OpenApiTypes.OBJECT},
         operation_id="hsds_organizations_retrieve",
     )
     def get(self, request: Request, id: str) -> Response:
@@ -309,9 +309,7 @@ def _place(params: dict[str, Any]) -> geocoding.Place:
 class ServiceAtLocationDetailView(HsdsView):
     """One location with its published service, fully nested."""
 
-    @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_service_at_locations_retrieve"
-    )
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="hsds_service_at_locations_retrieve")
     def get(self, request: Request, id: str) -> Response:
         wanted = _uuid_or_404(id, "service_at_location")
         published = Location.objects.filter(service__in=Service.objects.public().values("id"), hsds_id=wanted)
@@ -336,7 +334,7 @@ class TaxonomyListView(HsdsView):
 class TaxonomyDetailView(HsdsView):
     """The directory's taxonomy."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_taxonomies_retrieve")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="hsds_taxonomies_retrieve")
     def get(self, request: Request, id: str) -> Response:
         if _uuid_or_404(id, "taxonomy") != hsds.TAXONOMY_ID:
             raise NotFound(f"No taxonomy {id!r}.")
@@ -375,7 +373,7 @@ def _listed(params: dict[str, Any], records: list[dict[str, Any]]) -> Response |
 class TaxonomyTermDetailView(HsdsView):
     """One topic."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND}, operation_id="hsds_taxonomy_terms_retrieve")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="hsds_taxonomy_terms_retrieve")
     def get(self, request: Request, id: str) -> Response:
         wanted = _uuid_or_404(id, "taxonomy term")
         for topic in Topic.objects.order_by("position", "slug"):

@@ -20,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from directory import changes
 from directory.audit import acting_as
-from directory.exceptions import flatten
+from directory.exception_handler import flatten
 from directory.hours import Interval, format_weekly, parse_weekly
 from directory.models import (
     ContactChannel,

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from directory.models import MembershipRole, Organization, Proposal, Service
@@ -41,13 +41,6 @@ def proposals_of(user: Any) -> QuerySet[Proposal]:
 
 def may_edit(user: Any, organization_id: int) -> bool:
     return organizations_of(user, editing=True).filter(pk=organization_id).exists()
-
-
-class ReadOrSignedIn(BasePermission):
-    """Reads are public; every other method needs a signed-in user (then scoped by the view)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in SAFE_METHODS or bool(request.user and request.user.is_authenticated)
 
 
 class IsModerator(BasePermission):

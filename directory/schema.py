@@ -21,13 +21,15 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-def _header(description: str, **schema: Any) -> dict[str, Any]:
-    return {"description": description, "schema": {"type": "string", **schema}}
+def _header(description: str, *, required: bool = True, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": "string", **schema}}
 
 
 CACHE_HEADERS = {
     "ETag": _header("A hash of the body: send it back as If-None-Match to get a 304 while it is unchanged."),
-    "Last-Modified": _header("The newest change to any listing or organisation."),
+    "Last-Modified": _header(
+        "The newest change to any listing or organisation (absent while the directory is empty).", required=False
+    ),
     "Cache-Control": _header("`public, max-age=…` for anonymous reads, `private, max-age=…` with a partner key."),
     "Vary": _header("Includes Accept-Language and Authorization: a shared cache keeps one copy per language."),
 }
@@ -53,7 +55,8 @@ RATE_LIMIT_BODY = {
         "limit": {
             "type": "string",
             "description": "The limit that refused the request: key_per_minute, key_per_day, or without a key "
-            "anonymous_per_minute (user_per_minute when signed in; the suffix follows the configured window).",
+            "anonymous_per_minute (user_per_minute when signed in; the suffix follows the configured window); "
+            "failed_sign_ins when an account or address is locked out after failed sign-ins.",
             "example": "key_per_minute",
         },
         "allowed": {"type": "integer", "description": "Requests the limit allows per window."},

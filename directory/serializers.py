@@ -11,9 +11,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 
-from directory import geocoding
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import (
     ContactChannel,
@@ -28,8 +26,8 @@ from directory.models import (
     Topic,
 )
 from directory.regions import region_name
-from directory.search import MAX_LIMIT, HelpAnswer, HelpQuery, effective_verification, service_open_now
-from directory.validators import is_country_code, language_for
+from directory.search import MAX_LIMIT, HelpAnswer, effective_verification, service_open_now
+from directory.validators import is_country_code, is_whole_number, language_for
 
 
 def _language(serializer: serializers.BaseSerializer[Any]) -> str:
@@ -148,7 +146,7 @@ class ServiceSummarySerializer(serializers.ModelSerializer[Service]):
     primary_contact = serializers.SerializerMethodField()
     verification_state = serializers.SerializerMethodField()
     distance_km = serializers.SerializerMethodField(
-        help_text="Only with near/postcode: distance to the nearest location"
+        help_text="Only with near/postcode: distance to the nearest location; null otherwise"
     )
 
     class Meta:
@@ -183,7 +181,7 @@ class ServiceSummarySerializer(serializers.ModelSerializer[Service]):
     def get_verification_state(self, service: Service) -> str:
         return effective_verification(service, self.context.get("now") or timezone.now())
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_distance_km(self, service: Service) -> float | None:
         squared = getattr(service, "distance_squared", None)
         return None if squared is None else round(math.sqrt(squared), 1)
@@ -261,7 +259,7 @@ class ServiceDetailSerializer(ServiceSummarySerializer):
         own = next((s for s in service.schedules.all() if s.channel_id is None), None)
         return None if own is None else dict(ScheduleSerializer(own, context=self.context).data)
 
-    @extend_schema_field(OpenApiTypes.BOOL)
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_open_now(self, service: Service) -> bool | None:
         return service_open_now(service, self.context.get("now") or timezone.now())[0]
 
@@ -283,6 +281,15 @@ class PlaceSerializer(serializers.Serializer[Any]):
         return region_name(place.subdivision) if place.subdivision else ""
 
 
+class WholeNumberField(serializers.IntegerField):
+    """An integer written as one: "15.0" is refused like "15.5", as the schema's integer says."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not is_whole_number(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class NearestQuerySerializer(serializers.Serializer[Any]):
     """Query parameters of /nearest/: a postcode (with or without country) or a lat/lon point."""
 
@@ -298,8 +305,8 @@ class NearestQuerySerializer(serializers.Serializer[Any]):
     )
     kind = serializers.MultipleChoiceField(choices=ServiceKind.choices, required=False)
     open_now = serializers.BooleanField(required=False, default=False)
-    age = serializers.IntegerField(required=False, min_value=0, max_value=120)
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_LIMIT)
+    age = WholeNumberField(required=False, min_value=0, max_value=120)
+    limit = WholeNumberField(required=False, default=10, min_value=1, max_value=MAX_LIMIT)
     verified = serializers.ChoiceField(
         choices=["any", "true"], required=False, default="any", help_text="true: verified listings only"
     )
@@ -318,84 +325,6 @@ class NearestQuerySerializer(serializers.Serializer[Any]):
         if language_for(value) is None:
             raise serializers.ValidationError(f"{value!r} is not an ISO 639 language code (e.g. en, fr, es).")
         return value.lower()
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        place, resolved = self._place(attrs)
-        query = HelpQuery(
-            country=place.country if place else resolved["country"],
-            latitude=resolved["latitude"],
-            longitude=resolved["longitude"],
-            subdivision=resolved["subdivision"],
-            county=place.county if place else "",
-            topic=attrs["topic"].slug if attrs.get("topic") else "",
-            language=attrs.get("language", ""),
-            kinds=tuple(sorted(attrs.get("kind") or ())),
-            open_now=attrs["open_now"],
-            age=attrs.get("age"),
-            verified_only=attrs["verified"] == "true",
-            limit=attrs["limit"],
-        )
-        return {"query": query, "resolved": resolved}
-
-    def _place(self, attrs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        has_point = "lat" in attrs or "lon" in attrs
-        postcode = attrs.get("postcode", "").strip()
-        country = attrs.get("country", "")
-        if postcode and has_point:
-            raise serializers.ValidationError({"postcode": ["Give a postcode or lat/lon, not both."]})
-        if has_point:
-            if "lat" not in attrs or "lon" not in attrs:
-                missing = "lon" if "lat" in attrs else "lat"
-                raise serializers.ValidationError({missing: ["lat and lon go together."]})
-            if not country:
-                raise serializers.ValidationError({"country": ["Required with lat/lon (ISO 3166-1 alpha-2)."]})
-            resolved = {
-                "postcode": "",
-                "place": "",
-                "country": country,
-                "subdivision": "",
-                "latitude": attrs["lat"],
-                "longitude": attrs["lon"],
-            }
-            return None, resolved
-        if not postcode:
-            if country:
-                empty = {"postcode": "", "place": "", "country": country, "subdivision": ""}
-                return None, {**empty, "latitude": None, "longitude": None}
-            raise serializers.ValidationError({"postcode": ["Give a postcode, lat/lon with country, or a country."]})
-        return self._postcode_place(postcode, country)
-
-    def _postcode_place(self, postcode: str, country: str) -> tuple[Any, dict[str, Any]]:
-        if country:
-            if country not in geocoding.SUPPORTED_COUNTRIES:
-                supported = ", ".join(geocoding.SUPPORTED_COUNTRIES)
-                raise serializers.ValidationError(
-                    {"country": [f"No postcode table for {country}; supported: {supported}. Use lat/lon instead."]}
-                )
-            if geocoding.normalize_postcode(country, postcode) is None:
-                raise serializers.ValidationError(
-                    {"postcode": [f"{postcode!r} is not a {region_name(country)} postcode."]}
-                )
-        else:
-            fits = geocoding.countries_for_postcode(postcode)
-            if not fits:
-                raise serializers.ValidationError({"postcode": [f"{postcode!r} is not a postcode format we know."]})
-            if len(fits) > 1:
-                raise serializers.ValidationError(
-                    {"country": [f"{postcode!r} could be in {', '.join(fits)}: give country."]}
-                )
-        place = geocoding.resolve_postcode(postcode, country or None)
-        if place is None:
-            raise NotFound(f"Postcode {postcode!r} is not in our table; try a nearby postcode or lat/lon.")
-        resolved = {
-            "postcode": place.code,
-            "place": place.place,
-            "country": place.country,
-            "subdivision": place.subdivision,
-            "latitude": place.latitude,
-            "longitude": place.longitude,
-        }
-        return place, resolved
 
 
 class ResolvedQuerySerializer(serializers.Serializer[Any]):

@@ -17,6 +17,6 @@ urlpatterns = [
     path("about/", views.AboutView.as_view(), name="about"),
     path("regions/", views.RegionListView.as_view(), name="region-list"),
     path("nearest/", views.NearestView.as_view(), name="nearest"),
-    path("postcodes/<str:country>/<str:code>/", views.PostcodeView.as_view(), name="postcode-detail"),
+    path("postcodes/<str:country>/<str:postcode>/", views.PostcodeView.as_view(), name="postcode-detail"),
     *router.urls,
 ]

@@ -1,5 +1,6 @@
 """Validators for ISO codes and time zones, backed by pycountry and the IANA database."""
 
+import re
 import zoneinfo
 from functools import lru_cache
 from typing import Any
@@ -11,6 +12,16 @@ from django.core.exceptions import ValidationError
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+_WHOLE_NUMBER = re.compile(r"\s*-?[0-9]+\s*")
+
+
+def is_whole_number(value: object) -> bool:
+    """True for an int or digits ("15", "-1"); False for "15.0", "1e3": a query's integer is written as one."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value) is not None)
 
 
 def is_country_code(value: str) -> bool:

@@ -8,19 +8,17 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from directory import geocoding
+from directory import errors, geocoding
 from directory.about import DATA_SOURCES
-from directory.exceptions import etag
 from directory.filters import OrganizationFilter, ServiceFilter
 from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
-from directory.permissions import ReadOrSignedIn
 from directory.regions import region_name
-from directory.search import find_help
+from directory.search import HelpQuery, find_help
 from directory.serializers import (
     AboutSerializer,
     LanguageSerializer,
@@ -34,6 +32,7 @@ from directory.serializers import (
     TopicSerializer,
     nearest_representation,
 )
+from directory.versions import etag
 from directory.write_views import OrganizationWriteMixin, ServiceWriteMixin
 
 LANG_PARAMETER = OpenApiParameter(
@@ -73,7 +72,8 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
     """Listings. Lists show verified listings unless ``verified=any`` or ``verified=false`` is given."""
 
     filterset_class = ServiceFilter
-    permission_classes = [ReadOrSignedIn]
+    # Reads are public; writes need a signed-in user, then scoped by directory.permissions.
+    permission_classes = [IsAuthenticatedOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Service]:
         queryset = Service.objects.filter(archived_at__isnull=True).select_related("organization")
@@ -86,9 +86,9 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
         return ServiceDetailSerializer if self.action == "retrieve" else ServiceSummarySerializer
 
 
-@extend_schema(parameters=[LANG_PARAMETER])
 class OrganizationViewSet(OrganizationWriteMixin, VersionETagMixin, viewsets.ReadOnlyModelViewSet[Organization]):
-    permission_classes = [ReadOrSignedIn]
+    # Reads are public; writes need a signed-in user, then scoped by directory.permissions.
+    permission_classes = [IsAuthenticatedOrReadOnly]
     queryset = Organization.objects.filter(archived_at__isnull=True).order_by("name", "id")
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilter
@@ -165,16 +165,10 @@ class PostcodeView(generics.GenericAPIView[Any]):
     queryset = Coverage.objects.none()
     filterset_class = None
 
-    @extend_schema(responses={200: PlaceSerializer, 404: OpenApiTypes.OBJECT})
-    def get(self, request: Request, country: str, code: str) -> Response:
-        country = country.upper()
-        if country not in geocoding.SUPPORTED_COUNTRIES:
-            raise NotFound(f"No postcode table for {country!r}. Supported: {', '.join(geocoding.SUPPORTED_COUNTRIES)}.")
-        if geocoding.normalize_postcode(country, code) is None:
-            raise NotFound(f"{code!r} is not a {region_name(country)} postcode.")
-        place = geocoding.resolve_postcode(code, country)
+    def get(self, request: Request, country: str, postcode: str) -> Response:
+        place = geocoding.resolve_place(postcode=postcode, country=country)
         if place is None:
-            raise NotFound(f"Postcode {code!r} is not in the {region_name(country)} table.")
+            raise errors.MissingPlace("Give a postcode.")
         return Response(PlaceSerializer(place).data)
 
 
@@ -189,8 +183,43 @@ class NearestView(generics.GenericAPIView[Any]):
     def get(self, request: Request) -> Response:
         params = NearestQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        query = params.validated_data["query"]
+        query, resolved = nearest_query(params.validated_data)
         if not query.language:
             query = replace(query, language=request_language(request))
         answer = find_help(query)
-        return Response(nearest_representation(params.validated_data["resolved"], answer, request))
+        return Response(nearest_representation(resolved, answer, request))
+
+
+def nearest_query(params: dict[str, Any]) -> tuple[HelpQuery, dict[str, Any]]:
+    """The search a /nearest/ request asks for, and the place it resolved to (the answer's ``query``)."""
+    place = geocoding.resolve_place(
+        postcode=params.get("postcode", ""),
+        country=params.get("country", ""),
+        latitude=params.get("lat"),
+        longitude=params.get("lon"),
+        point_needs_country=True,
+    )
+    country = place.country if place else params["country"]
+    resolved: dict[str, Any] = {
+        "postcode": place.code if place else "",
+        "place": place.place if place else "",
+        "country": country,
+        "subdivision": place.subdivision if place else "",
+        "latitude": place.latitude if place else None,
+        "longitude": place.longitude if place else None,
+    }
+    query = HelpQuery(
+        country=country,
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
+        subdivision=place.subdivision if place else "",
+        county=place.county if place else "",
+        topic=params["topic"].slug if params.get("topic") else "",
+        language=params.get("language", ""),
+        kinds=tuple(sorted(params.get("kind") or ())),
+        open_now=params["open_now"],
+        age=params.get("age"),
+        verified_only=params["verified"] == "true",
+        limit=params["limit"],
+    )
+    return query, resolved

@@ -4,7 +4,6 @@ Scoping: a maintainer reaches only their organisations' listings through these p
 answers 404, as if it did not exist. Writes need ``If-Match`` with the ETag of the version edited.
 """
 
-import re
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
@@ -26,10 +25,10 @@ from rest_framework.views import APIView
 from directory import changes
 from directory.accounts import second_factor_ok
 from directory.audit import acting_as
-from directory.exceptions import PreconditionRequired, etag
 from directory.history import service_history
 from directory.models import Membership, Organization, Proposal, ProposalAction, ProposalState, Service
 from directory.permissions import IsModerator, is_moderator, may_edit, organizations_of, proposals_of, services_of
+from directory.versions import etag, expected_version
 from directory.write_serializers import (
     MODERATOR_SERVICE_FIELDS,
     EvidenceInput,
@@ -43,7 +42,6 @@ from directory.write_serializers import (
     TokenSerializer,
 )
 
-STRONG_ETAG = re.compile(r'"(?P<version>[0-9]{1,9})(?:-[0-9a-f]{1,32})?"')
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -51,33 +49,16 @@ IF_MATCH = OpenApiParameter(
     required=True,
     description='The ETag of the version you edited, from its GET or your last write, e.g. "3"',
 )
-ERROR_BODY = inline_serializer(
-    "FieldErrors",
-    {"field.path": serializers.ListField(child=serializers.CharField())},
-)
-DETAIL_BODY = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 STALE_BODY = inline_serializer(
     "StaleVersion", {"detail": serializers.CharField(), "current_etag": serializers.CharField()}
 )
+REFUSED_BODY = inline_serializer("Refused", {"detail": serializers.CharField()})
+# The statuses every operation can answer (400, 401/403, 404, 412/428, 429, 503) are documented by
+# directory.exception_handler.ErrorDocumentingSchema; these say more where a write needs it.
 WRITE_ERRORS: dict[int | str, Any] = {
-    400: OpenApiResponse(ERROR_BODY, description="Invalid body: each key is a field path, e.g. channels[1].value"),
-    401: OpenApiResponse(DETAIL_BODY, description="No valid token: send Authorization: Token <token>"),
-    403: OpenApiResponse(DETAIL_BODY, description="Signed in, but not allowed (e.g. a viewer, not a maintainer)"),
-    404: OpenApiResponse(DETAIL_BODY, description="No such listing among the ones you maintain"),
     412: OpenApiResponse(STALE_BODY, description="If-Match is not the current version; the current ETag is sent"),
-    428: OpenApiResponse(DETAIL_BODY, description="If-Match is missing"),
-    429: OpenApiResponse(DETAIL_BODY, description="Too many requests; see Retry-After"),
 }
 PROPOSED = OpenApiResponse(ProposalSerializer, description="Stored as a proposal; the public listing is unchanged")
-
-
-def expected_version(request: Request) -> int:
-    raw = request.headers.get("If-Match", "").strip()
-    if not raw:
-        raise PreconditionRequired()
-    match = STRONG_ETAG.fullmatch(raw)
-    # A weak or malformed tag never matches a strong ETag; 0 is no version.
-    return int(match["version"]) if match else 0
 
 
 def proposal_response(proposal: Proposal, version: int | None) -> Response:
@@ -189,7 +170,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
 
     @extend_schema(
         parameters=[OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)],
-        responses={200: HistoryEntrySerializer(many=True), **{k: WRITE_ERRORS[k] for k in (400, 401, 404, 429)}},
+        responses={200: HistoryEntrySerializer(many=True)},
     )
     @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
     def history(self, request: Request, pk: str) -> Response:
@@ -203,7 +184,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
 class OrganizationWriteMixin(TokenChallengeMixin):
     @extend_schema(
         request=OrganizationInput,
-        responses={201: OpenApiResponse(description="Created"), **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 429)}},
+        responses={201: OpenApiResponse(description="Created")},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create an organisation (moderators)."""
@@ -271,13 +252,13 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
             OpenApiParameter("state", OpenApiTypes.STR, enum=ProposalState.values, description="pending: the queue"),
             OpenApiParameter("service", OpenApiTypes.INT),
         ],
-        responses={200: ProposalSerializer(many=True), **{k: WRITE_ERRORS[k] for k in (400, 401, 429)}},
+        responses={200: ProposalSerializer(many=True)},
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Oldest first; ``state=pending`` is the review queue."""
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ProposalSerializer, **{k: WRITE_ERRORS[k] for k in (401, 404, 429)}})
+    @extend_schema(responses={200: ProposalSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
@@ -285,8 +266,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=EvidenceInput,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(DETAIL_BODY, description="Already decided, or the listing changed since"),
-            **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 404, 429)},
+            409: OpenApiResponse(REFUSED_BODY, description="Already decided, or the listing changed since"),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
@@ -301,8 +281,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=RejectInput,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(DETAIL_BODY, description="Already decided"),
-            **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 404, 429)},
+            409: OpenApiResponse(REFUSED_BODY, description="Already decided"),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
@@ -317,8 +296,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=None,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(DETAIL_BODY, description="Already decided"),
-            **{k: WRITE_ERRORS[k] for k in (401, 403, 404, 429)},
+            409: OpenApiResponse(REFUSED_BODY, description="Already decided"),
         },
     )
     @action(detail=True, methods=["post"])
@@ -356,7 +334,7 @@ class MembershipViewSet(
 
     @extend_schema(
         request=MembershipInput,
-        responses={201: MembershipSerializer, **{k: WRITE_ERRORS[k] for k in (400, 401, 403, 429)}},
+        responses={201: MembershipSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Make a user a maintainer (or viewer) of an organisation (moderators)."""
@@ -375,7 +353,7 @@ class MembershipViewSet(
             )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None, **{k: WRITE_ERRORS[k] for k in (401, 403, 404, 429)}})
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not is_moderator(request.user):
             raise PermissionDenied("Only moderators manage memberships.")
@@ -398,9 +376,7 @@ class LoginView(APIView):
         request=LoginInput,
         responses={
             200: TokenSerializer,
-            400: WRITE_ERRORS[400],
-            401: OpenApiResponse(DETAIL_BODY, description="Wrong username or password"),
-            429: OpenApiResponse(DETAIL_BODY, description="Too many failed sign-ins; see Retry-After"),
+            401: OpenApiResponse(REFUSED_BODY, description="Wrong username, password or one-time code"),
         },
         auth=[],
     )
@@ -421,6 +397,6 @@ class LoginView(APIView):
 class LogoutView(KnoxLogoutView):
     """Revoke the token this request is signed with."""
 
-    @extend_schema(request=None, responses={204: None, 401: WRITE_ERRORS[401]})
+    @extend_schema(request=None, responses={204: None})
     def post(self, request: Request, format: Any = None) -> Response:
         return super().post(request, format)

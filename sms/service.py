@@ -7,7 +7,6 @@ is never stored or logged, and conversation state expires after ``SMS_STATE_TTL_
 import hashlib
 import hmac
 import logging
-import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from directory import errors
 from directory.emergency import emergency_number, police_number
-from directory.geocoding import resolve_postcode
+from directory.geocoding import Place as GeoPlace
+from directory.geocoding import resolve_place
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
 from directory.search import Contact, HelpAnswer, HelpQuery, HelpResult, contacts_for, find_help
@@ -43,8 +44,6 @@ from sms.topics import topic_tables
 logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 12
-# A retry arriving while the first delivery is still being answered waits this long for its reply.
-DUPLICATE_WAIT_SECONDS = 5.0
 _LOCK_SECONDS = 30
 _REPLY_SECONDS = 6 * 3600
 
@@ -100,7 +99,7 @@ def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool 
         if cached is not None:
             return cached
         if not cache.add(f"{reply_key}:lock", 1, _LOCK_SECONDS):
-            return _wait_for_reply(reply_key) or _fallback_reply("", "")
+            return _cached_reply(reply_key) or _in_flight_reply(_identify(sender, simulated=simulated))
     sender_info = _identify(sender, simulated=simulated)
     try:
         # No transaction around the whole answer: on SQLite it would hold the write lock during the search.
@@ -120,14 +119,15 @@ def _cached_reply(key: str) -> Reply | None:
     return None
 
 
-def _wait_for_reply(key: str) -> Reply | None:
-    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        reply = _cached_reply(key)
-        if reply is not None:
-            return reply
-    return None
+def _in_flight_reply(sender: _Sender) -> Reply:
+    """Answer a retry whose first delivery is still being answered, at once: no worker waits for another.
+
+    Twilio retries once it has given up on the first request, so that reply may never arrive: the
+    texter gets the help text (what to send, the national line), or silence after STOP.
+    """
+    if sender.hash and OptOut.objects.filter(sender_hash=sender.hash).exists():
+        return Reply("", default_language(sender.country))
+    return _fallback_reply(sender.country, "")
 
 
 def _log_failure(error: BaseException) -> None:
@@ -261,8 +261,18 @@ def _help(country: str, language: str) -> str:
     )
 
 
+def _place(intent: Intent) -> GeoPlace | None:
+    """The postcode's place by the API's rule; a postcode it cannot place gets the national answer."""
+    if not intent.postcode:
+        return None
+    try:
+        return resolve_place(postcode=intent.postcode, country=intent.country)
+    except (errors.InvalidPlace, errors.PostcodeNotFound):
+        return None
+
+
 def _search(sender: _Sender, intent: Intent, language: str, advice: str) -> tuple[str, int]:
-    place = resolve_postcode(intent.postcode, intent.country) if intent.postcode else None
+    place = _place(intent)
     if place is not None:
         query = HelpQuery(
             country=place.country,

@@ -47,3 +47,25 @@ def admin_client(db, admin_user):
     from tests import builders
 
     return builders.second_factor_verified(Client(), admin_user)
+
+
+@pytest.fixture
+def api():
+    """The client for every API call a test makes: each response is validated against openapi.yaml.
+
+    Use it as ``api.get("/api/v1/...", params)`` (any ``APIClient`` method, ``api.credentials(...)`` too);
+    a response whose status, headers or body the schema does not document fails the test.
+    """
+    from tests.openapi_client import ValidatingAPIClient
+
+    return ValidatingAPIClient()
+
+
+@pytest.fixture
+def fuzz_headers() -> dict[str, str]:
+    """Headers every schemathesis request carries (tests/test_fuzz_api.py).
+
+    Empty while the API has only public reads; return e.g. ``{"Authorization": f"Token {token}"}`` (a
+    maintainer token or partner key created here) so write operations are fuzzed as they land.
+    """
+    return {}

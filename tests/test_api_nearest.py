@@ -1,21 +1,17 @@
 import json
+from dataclasses import replace
 
 import pytest
-from rest_framework.test import APIClient
 
 from directory.search import find_help
 from directory.serializers import NearestQuerySerializer, NearestResponseSerializer
+from directory.views import nearest_query
 from tests import builders
 
 pytestmark = pytest.mark.django_db
 
 NEAREST = "/api/v1/nearest/"
 REGINA = (50.4480, -104.6054)
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture
@@ -75,9 +71,9 @@ def test_an_ambiguous_postcode_asks_for_the_country(api, listings):
 
 
 def test_an_unknown_postcode_is_a_404_with_a_message(api, listings):
-    response = api.get(NEAREST, {"postcode": "Z9Z", "country": "GB"})
-    assert response.status_code in (400, 404)
-    assert response.json()
+    response = api.get(NEAREST, {"postcode": "ZE9", "country": "GB"})
+    assert response.status_code == 404
+    assert "not in the United Kingdom table" in response.json()["detail"]
 
 
 def test_a_postcode_of_the_wrong_country_is_a_400(api, listings):
@@ -136,17 +132,23 @@ def test_the_postcode_endpoint_gives_the_centroid_and_region(api, postcodes):
 
 
 @pytest.mark.parametrize(
-    ("path", "message"),
+    ("path", "field", "message"),
     [
-        ("/api/v1/postcodes/ZZ/1234/", "No postcode table"),
-        ("/api/v1/postcodes/CA/12345/", "is not a Canada postcode"),
-        ("/api/v1/postcodes/GB/ZE9/", "not in the"),
+        ("/api/v1/postcodes/ZZ/1234/", "country", "is not an ISO 3166-1"),
+        ("/api/v1/postcodes/ZA/0001/", "country", "No postcode table for ZA"),
+        ("/api/v1/postcodes/CA/12345/", "postcode", "is not a Canada postcode"),
     ],
 )
-def test_the_postcode_endpoint_explains_a_404(api, postcodes, path, message):
+def test_the_postcode_endpoint_answers_an_unreadable_postcode_with_a_400(api, postcodes, path, field, message):
     response = api.get(path)
+    assert response.status_code == 400
+    assert message in response.json()[field][0]
+
+
+def test_the_postcode_endpoint_answers_a_well_formed_postcode_missing_from_the_table_with_a_404(api, postcodes):
+    response = api.get("/api/v1/postcodes/GB/ZE9/")
     assert response.status_code == 404
-    assert message in response.json()["detail"]
+    assert "not in the United Kingdom table" in response.json()["detail"]
 
 
 def test_services_near_a_postcode_are_ordered_by_distance(api, listings):
@@ -194,9 +196,9 @@ def test_the_answer_has_exactly_the_documented_shape(api, listings, params):
     response = api.get(NEAREST, params)
     query = NearestQuerySerializer(data=params)
     assert query.is_valid(), query.errors
-    answer = find_help(query.validated_data["query"])
-    body = {"query": query.validated_data["resolved"], "emergency_number": answer.emergency_number}
-    body["results"] = answer.results
+    search, resolved = nearest_query(query.validated_data)
+    answer = find_help(replace(search, language="en"))
+    body = {"query": resolved, "emergency_number": answer.emergency_number, "results": answer.results}
     documented = NearestResponseSerializer(body, context={"request": response.wsgi_request}).data
     assert response.json() == json.loads(json.dumps(documented))
     assert response.json()["results"]

@@ -1,14 +1,8 @@
 import pytest
-from rest_framework.test import APIClient
 
 from tests import builders
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture

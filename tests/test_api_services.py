@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from directory.models import Service, VerificationState
 from tests import builders
@@ -12,11 +11,6 @@ from tests import builders
 pytestmark = pytest.mark.django_db
 
 SERVICES = "/api/v1/services/"
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 import pytest
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
 from directory.models import PostcodeArea, Service
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def seeded(django_db_setup, django_db_blocker):
 
 
 def nearest(**params) -> dict:
-    response = APIClient().get(NEAREST, params)
+    response = ValidatingAPIClient().get(NEAREST, params)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -89,7 +89,7 @@ def test_only_verified_when_asked(seeded):
 
 def test_the_canadian_services_list_shows_the_seeded_listings(seeded):
     params = {"country": "CA", "verified": "any", "page_size": "100"}
-    response = APIClient().get("/api/v1/services/", params)
+    response = ValidatingAPIClient().get("/api/v1/services/", params)
     names = [row["name"] for row in response.json()["results"]]
     assert "Kids Help Phone" in names
     assert "Regina Police Service" in names
