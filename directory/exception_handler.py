@@ -21,7 +21,7 @@ from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -51,6 +51,9 @@ def _log_unavailable(exc: DatabaseError) -> None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, changes.ChangeError):
         return _change_refused(exc)
+    if isinstance(exc, ParseError):
+        # A body that is not JSON at all: the same field-error shape as every other 400.
+        return Response({"non_field_errors": [str(exc.detail)]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, errors.InvalidPlace):
         exc = ValidationError({exc.field: [exc.message]})
     elif isinstance(exc, errors.PostcodeNotFound):

@@ -26,12 +26,20 @@ def _header(description: str, *, required: bool = True, **schema: Any) -> dict[s
 
 
 CACHE_HEADERS = {
-    "ETag": _header("A hash of the body: send it back as If-None-Match to get a 304 while it is unchanged."),
+    "ETag": _header(
+        "A hash of the body: send it back as If-None-Match to get a 304 while it is unchanged "
+        "(not on a streamed format=ndjson answer).",
+        required=False,
+    ),
     "Last-Modified": _header(
         "The newest change to any listing or organisation (absent while the directory is empty).", required=False
     ),
     "Cache-Control": _header("`public, max-age=…` for anonymous reads, `private, max-age=…` with a partner key."),
-    "Vary": _header("Includes Accept-Language and Authorization: a shared cache keeps one copy per language."),
+    "Vary": _header(
+        "Includes Accept-Language and Authorization: a shared cache keeps one copy per language "
+        "(not on a streamed format=ndjson answer, which is never cached).",
+        required=False,
+    ),
 }
 CONDITIONAL_PARAMETERS: list[dict[str, Any]] = [
     {

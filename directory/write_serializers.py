@@ -67,9 +67,39 @@ class StrictSerializer(serializers.Serializer[Any]):
                 errors[key] = [f"Not yours to set. {self.protected[key]}"]
             elif key not in self.fields or self.fields[key].read_only:
                 errors[key] = ["Unknown field."]
+        for key, value in data.items():
+            if key in errors:
+                continue
+            problem = _json_type_problem(self.fields[key], value)
+            if problem:
+                errors[key] = [problem]
         if errors:
             raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _json_type_problem(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
+    """Refuse a JSON value of the wrong type, which DRF would otherwise coerce ("5" to 5, 0 to "0")."""
+    if value is None:
+        return "" if field.allow_null else "May not be null."
+    expected: tuple[type, ...]
+    if isinstance(field, serializers.BooleanField):
+        expected, name = (bool,), "true or false"
+    elif isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        expected, name = (int,), "a whole number"
+    elif isinstance(field, serializers.FloatField):
+        expected, name = (int, float), "a number"
+    elif isinstance(field, serializers.ListField | serializers.ListSerializer):
+        expected, name = (list,), "a list"
+    elif isinstance(field, serializers.DictField | serializers.Serializer):
+        expected, name = (dict,), "an object"
+    elif isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.TimeField):
+        expected, name = (str,), "a string"
+    else:
+        return ""
+    if isinstance(value, bool) and bool not in expected:
+        return f"Must be {name}."
+    return "" if isinstance(value, expected) else f"Must be {name}."
 
 
 def _clock(value: Any) -> str:
@@ -401,8 +431,9 @@ class TokenSerializer(serializers.Serializer[Any]):
 
 
 class ProposalSerializer(serializers.ModelSerializer[Proposal]):
-    author: Any = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by: Any = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SerializerMethodField(help_text="Username of who proposed it")
+    decided_by = serializers.SerializerMethodField(help_text="Username of who decided it, null while pending")
+    evidence_url = serializers.CharField(read_only=True, help_text="A URL, or empty")
     conflict = serializers.SerializerMethodField(
         help_text="The listing changed after this proposal was made: it cannot be approved and must be re-proposed"
     )
@@ -428,6 +459,14 @@ class ProposalSerializer(serializers.ModelSerializer[Proposal]):
             "reason",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_author(self, proposal: Proposal) -> str | None:
+        return proposal.author.get_username() if proposal.author else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_decided_by(self, proposal: Proposal) -> str | None:
+        return proposal.decided_by.get_username() if proposal.decided_by else None
 
     @extend_schema_field(serializers.BooleanField())
     def get_conflict(self, proposal: Proposal) -> bool:

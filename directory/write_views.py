@@ -17,6 +17,7 @@ from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,6 +50,8 @@ IF_MATCH = OpenApiParameter(
     required=True,
     description='The ETag of the version you edited, from its GET or your last write, e.g. "3"',
 )
+# Listings are read in a language (?lang=); writes and history are not.
+NO_LANG = OpenApiParameter("lang", exclude=True)
 STALE_BODY = inline_serializer(
     "StaleVersion", {"detail": serializers.CharField(), "current_etag": serializers.CharField()}
 )
@@ -59,6 +62,13 @@ WRITE_ERRORS: dict[int | str, Any] = {
     412: OpenApiResponse(STALE_BODY, description="If-Match is not the current version; the current ETag is sent"),
 }
 PROPOSED = OpenApiResponse(ProposalSerializer, description="Stored as a proposal; the public listing is unchanged")
+
+
+def record_id(raw: str) -> int:
+    """An id from the address; anything but digits names no record (404, never a 500)."""
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("No such record.")
+    return int(raw)
 
 
 def proposal_response(proposal: Proposal, version: int | None) -> Response:
@@ -95,7 +105,9 @@ def _validated_service(request: Request, *, service: Service | None, partial: bo
 
 
 class TokenChallengeMixin(generics.GenericAPIView[Any]):
-    """A write refused for want of credentials asks for a user token, not a partner key."""
+    """JSON bodies only; a write refused for want of credentials asks for a user token, not a partner key."""
+
+    parser_classes = [JSONParser]
 
     def get_authenticate_header(self, request: Request) -> str:
         return "Token" if request.method not in SAFE_METHODS else str(super().get_authenticate_header(request))
@@ -107,14 +119,14 @@ class ServiceWriteMixin(TokenChallengeMixin):
     def _own_service(self, *, editing: bool) -> Service:
         if not self.request.user.is_authenticated:
             raise AuthenticationFailed("Sign in: send Authorization: Token <token>.")
-        service = services_of(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        service = services_of(self.request.user).filter(pk=record_id(self.kwargs["pk"])).first()
         if service is None:
             raise NotFound("No such listing among the ones you maintain.")
         if editing and not may_edit(self.request.user, service.organization_id):
             raise PermissionDenied("Viewers read listings; only maintainers propose changes.")
         return service
 
-    @extend_schema(request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a new listing; it appears in no public answer until a moderator approves it."""
         data = _validated_service(request, service=None, partial=False)
@@ -123,12 +135,12 @@ class ServiceWriteMixin(TokenChallengeMixin):
         organization = Organization.objects.get(pk=data["organization"])
         return proposal_response(changes.propose_new_service(request.user, organization, data), None)
 
-    @extend_schema(parameters=[IF_MATCH], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a replacement of the listing (every field; omitted ones take their defaults)."""
         return self._propose_update(partial=False)
 
-    @extend_schema(parameters=[IF_MATCH], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a change of the fields given; a nested list (channels, coverage…) is replaced whole."""
         return self._propose_update(partial=True)
@@ -140,7 +152,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
         proposal = changes.propose_service_change(self.request.user, service, data, version)
         return proposal_response(proposal, proposal.base_version)
 
-    @extend_schema(parameters=[IF_MATCH], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose archiving the listing: once approved it leaves every public answer; its rows stay."""
         service = self._own_service(editing=True)
@@ -148,7 +160,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
         proposal = changes.propose_service_change(request.user, service, {}, version, ProposalAction.ARCHIVE)
         return proposal_response(proposal, proposal.base_version)
 
-    @extend_schema(parameters=[IF_MATCH], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         """Say the listing is still correct, unchanged; a moderator verifies it like any proposal."""
@@ -157,19 +169,23 @@ class ServiceWriteMixin(TokenChallengeMixin):
         return proposal_response(proposal, proposal.base_version)
 
     @extend_schema(
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, NO_LANG],
         request=None,
         responses={200: OpenApiResponse(description="Restored; the new ETag is sent"), **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
     def restore(self, request: Request, pk: str) -> Response:
         """Bring an archived listing back into public answers (moderators)."""
-        service = get_object_or_404(Service, pk=pk)
+        service = get_object_or_404(Service, pk=record_id(pk))
         restored = changes.restore(request.user, service, expected_version(request))
         return Response({"id": restored.pk, "archived_at": None}, headers={"ETag": etag(restored.version)})
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)],
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT),
+            NO_LANG,
+        ],
         responses={200: HistoryEntrySerializer(many=True)},
     )
     @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
@@ -211,7 +227,7 @@ class OrganizationWriteMixin(TokenChallengeMixin):
     def _propose(self, *, partial: bool) -> Response:
         if not self.request.user.is_authenticated:
             raise AuthenticationFailed("Sign in: send Authorization: Token <token>.")
-        organization = organizations_of(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        organization = organizations_of(self.request.user).filter(pk=record_id(self.kwargs["pk"])).first()
         if organization is None:
             raise NotFound("No such organisation among the ones you maintain.")
         if not may_edit(self.request.user, organization.pk):
@@ -229,6 +245,7 @@ class OrganizationWriteMixin(TokenChallengeMixin):
 class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
     """Proposals: a maintainer sees their organisations' ones; moderators see all (the review queue)."""
 
+    parser_classes = [JSONParser]
     serializer_class = ProposalSerializer
     permission_classes = [IsAuthenticated]
     filterset_class = None
@@ -322,6 +339,7 @@ class MembershipViewSet(
 ):
     """Who maintains which organisation. Everyone sees their own; moderators see and manage all."""
 
+    parser_classes = [JSONParser]
     serializer_class = MembershipSerializer
     permission_classes = [IsAuthenticated]
     filterset_class = None
@@ -368,6 +386,7 @@ class LoginView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
 
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"
