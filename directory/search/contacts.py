@@ -1,0 +1,43 @@
+"""Display data of the final results, read from the database in one query: how to reach each service."""
+
+from typing import Any
+
+from directory.models import ChannelKind, ContactChannel
+from directory.phones import reachable_from
+from directory.search.query import Contact
+
+
+def contacts_for(service_ids: list[int], caller_country: str = "") -> dict[int, tuple[Contact, ...]]:
+    """Each service's ways to reach it, the primary phone first, then in the order the listing gives.
+
+    With ``caller_country``, only the channels someone there can use (``phones.reachable_from``).
+    The countries a listing covers come with its channels, in the same query.
+    """
+    channels = ContactChannel.objects.filter(service_id__in=service_ids).order_by("position", "id")
+    found: dict[int, dict[int, tuple[tuple[Any, ...], Contact]]] = {}
+    homes: dict[int, set[str]] = {}
+    for service_id, kind, value, display, keyword, label, primary, position, channel_id, home in channels.values_list(
+        "service_id",
+        "kind",
+        "value",
+        "display",
+        "sms_keyword",
+        "label",
+        "is_primary",
+        "position",
+        "id",
+        "service__coverage__country",
+    ):
+        if home:
+            homes.setdefault(channel_id, set()).add(home)
+        key = (not (kind == ChannelKind.PHONE and primary), position, channel_id)
+        contact = Contact(kind=kind, value=value, display=display or value, sms_keyword=keyword, label=label)
+        found.setdefault(service_id, {})[channel_id] = (key, contact)
+    return {
+        service_id: tuple(
+            contact
+            for key, contact in sorted(pairs.values())
+            if reachable_from(contact.kind, contact.value, homes.get(key[2], set()), caller_country)
+        )
+        for service_id, pairs in found.items()
+    }
