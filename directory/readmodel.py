@@ -12,12 +12,13 @@ listings named since. Building is ``build()``; under gunicorn ``--preload`` the 
 the workers share the pages until they write to them.
 """
 
+import ctypes
+import json
 import logging
-import sys
 import time as clock
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import numpy as np
@@ -79,9 +80,14 @@ class Points:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.lat, self.lon, self.row, self.radius, self.cell, self.alive))
 
-    def remove_rows(self, rows: np.ndarray) -> None:
+    def replace(
+        self, rows: np.ndarray, lat: np.ndarray, lon: np.ndarray, new_rows: np.ndarray, radius: np.ndarray
+    ) -> None:
+        """Drop every point of ``rows`` and add the given ones (the listings' points as they are now)."""
         self.alive &= ~np.isin(self.row, rows)
-        self.extra = [point for point in self.extra if point[2] not in set(rows.tolist())]
+        dropped = set(rows.tolist())
+        self.extra = [point for point in self.extra if point[2] not in dropped]
+        self.extra.extend(zip(lat.tolist(), lon.tolist(), new_rows.tolist(), radius.tolist(), strict=True))
 
     def in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, ...]:
         """(lat, lon, row, radius) of the live points with lat0±dlat, lon0±dlon (bounds included)."""
@@ -101,13 +107,8 @@ class Points:
             inside = (tail[:, 0] >= lat_lo) & (tail[:, 0] <= lat_hi) & (tail[:, 1] >= lon_lo) & (tail[:, 1] <= lon_hi)
             tail = tail[inside]
             lat, lon = np.concatenate((lat, tail[:, 0])), np.concatenate((lon, tail[:, 1]))
-            row, radius = np.concatenate((row, tail[:, 2].astype(np.int64))), np.concatenate((radius, tail[:, 3]))
+            row, radius = np.concatenate((row, tail[:, 2].astype(np.int32))), np.concatenate((radius, tail[:, 3]))
         return lat, lon, row, radius
-
-
-def _empty_points() -> Points:
-    empty = np.empty(0, dtype=np.float64)
-    return Points(empty, empty, np.empty(0, dtype=np.int64), empty)
 
 
 @dataclass
@@ -124,7 +125,10 @@ class ReadModel:
     topics: np.ndarray
     languages: np.ndarray
     hours: np.ndarray
-    names: list[str]
+    # Names as one UTF-8 blob and offsets into it (a million str objects would cost ~80 MB);
+    # names reloaded since the build are in ``renamed``.
+    names_blob: bytes
+    name_offsets: np.ndarray
     translations: dict[int, dict[str, Any]]
     locations: Points
     coverage: Points
@@ -135,11 +139,12 @@ class ReadModel:
     topic_order: list[int]
     language_bit: dict[str, int]
     hours_table: list[Hours]
+    renamed: dict[int, str] = field(default_factory=dict)
     built_seconds: float = 0.0
     patched: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def rows_of(self, service_ids: Sequence[int]) -> np.ndarray:
+    def rows_of(self, service_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows of the given listing ids (-1 for an id the model does not hold)."""
         wanted = np.asarray(service_ids, dtype=np.int64)
         rows = np.searchsorted(self.ids, wanted)
@@ -147,11 +152,17 @@ class ReadModel:
         found = (self.ids[rows] == wanted) if len(self.ids) else np.zeros(len(wanted), dtype=bool)
         return np.where(found, rows, -1)
 
+    def name(self, row: int) -> str:
+        renamed = self.renamed.get(row)
+        if renamed is not None:
+            return renamed
+        return self.names_blob[self.name_offsets[row] : self.name_offsets[row + 1]].decode()
+
     @property
     def nbytes(self) -> int:
         columns = [self.ids, self.kind, self.active, self.archived, self.min_age, self.max_age, self.state]
-        columns += [self.review_due, self.topics, self.languages, self.hours]
-        names = sum(sys.getsizeof(name) for name in self.names) + sys.getsizeof(self.names)
+        columns += [self.review_due, self.topics, self.languages, self.hours, self.name_offsets]
+        names = len(self.names_blob)
         areas = sum(rows.nbytes for rows in self.areas.values())
         return sum(c.nbytes for c in columns) + names + areas + self.locations.nbytes + self.coverage.nbytes
 
@@ -159,11 +170,20 @@ class ReadModel:
         return np.array([entry.always_open_any for entry in self.hours_table], dtype=bool)
 
 
-# Loading
+# Loading: raw SQL read in chunks, so a million listings never exist as a million Python objects at once.
+
+_CHUNK = 50_000
+_IDS_PER_QUERY = 500
 
 
-def _timestamp(value: datetime | None) -> float:
-    return value.timestamp() if value is not None else float("nan")
+def _timestamp(value: datetime | str | None) -> float:
+    if value is None:
+        return float("nan")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
 
 
 def _fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -172,213 +192,293 @@ def _fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+def _chunks(sql: str, column: str, ids: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of ``sql`` (which holds one ``{only}`` after a WHERE), all or those whose ``column`` is in ``ids``."""
+    if ids is None:
+        # A server-side cursor on PostgreSQL: the client never holds the whole result.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql.format(only=""))
+            while rows := cursor.fetchmany(_CHUNK):
+                yield rows
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = list(ids[start : start + _IDS_PER_QUERY])
+            cursor.execute(sql.format(only=f"AND {column} IN ({', '.join(['%s'] * len(part))})"), part)
+            yield cursor.fetchall()
+
+
 def revision() -> tuple[int, int]:
     rows = _fetch("SELECT id, token FROM directory_change ORDER BY id DESC LIMIT 1")
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
-def _bits(mapping_ids: Iterable[Any], what: str) -> dict[Any, int]:
-    bits = {key: bit for bit, key in enumerate(sorted(mapping_ids))}
+def _bits(keys: Iterable[Any], what: str) -> dict[Any, int]:
+    bits = {key: bit for bit, key in enumerate(sorted(keys))}
     if len(bits) > _WORD:
         raise Unavailable(f"more than {_WORD} {what}")
     return bits
 
 
-def _service_rows(ids: Sequence[int] | None) -> list[tuple[Any, ...]]:
-    from directory.models import Service
+@dataclass
+class _Vocabulary:
+    topic_bit: dict[int, int]
+    topic_slugs: dict[int, str]
+    topic_order: list[int]
+    language_bit: dict[str, int]
 
-    rows = Service.objects.order_by("id")
-    if ids is not None:
-        rows = rows.filter(id__in=ids)
-    return list(
-        rows.values_list(
-            "id", "kind", "status", "archived_at", "min_age", "max_age", "verification_state", "review_due", "name"
+    @classmethod
+    def read(cls) -> "_Vocabulary":
+        topics = _fetch("SELECT id, slug FROM directory_topic ORDER BY position, slug")
+        codes = [row[0] for row in _fetch("SELECT code FROM directory_language")]
+        return cls(
+            topic_bit=_bits([int(topic_id) for topic_id, _ in topics], "topics"),
+            topic_slugs={int(topic_id): slug for topic_id, slug in topics},
+            topic_order=[int(topic_id) for topic_id, _ in topics],
+            language_bit=_bits(codes, "languages"),
         )
+
+
+_SERVICES = (
+    "SELECT id, kind, status, archived_at IS NOT NULL, min_age, max_age, verification_state, review_due, name, "
+    "translations FROM directory_service WHERE 1 = 1 {only} ORDER BY id"
+)
+_TOPICS = "SELECT service_id, topic_id FROM directory_service_topics WHERE 1 = 1 {only}"
+_LANGUAGES = (
+    "SELECT sl.service_id, l.code FROM directory_service_languages sl "
+    "INNER JOIN directory_language l ON l.id = sl.language_id WHERE 1 = 1 {only}"
+)
+_LOCATIONS = "SELECT service_id, latitude, longitude FROM directory_location WHERE latitude IS NOT NULL {only}"
+_COVERAGE = (
+    "SELECT service_id, scope, country, subdivision, latitude, longitude, radius_km FROM directory_coverage "
+    "WHERE 1 = 1 {only} ORDER BY service_id, id"
+)
+_INTERVALS = {
+    "sqlite": "(SELECT group_concat(x, ',') FROM (SELECT i.weekday || ' ' || i.opens || ' ' || i.closes AS x "
+    "FROM directory_openinginterval i WHERE i.schedule_id = sc.id ORDER BY i.weekday, i.opens, i.id))",
+    "postgresql": "(SELECT string_agg(i.weekday || ' ' || i.opens::text || ' ' || i.closes::text, ',' "
+    "ORDER BY i.weekday, i.opens, i.id) FROM directory_openinginterval i WHERE i.schedule_id = sc.id)",
+}
+_SCHEDULES = (
+    "SELECT sc.service_id, sc.channel_id IS NULL, sc.timezone, sc.always_open, {intervals} "
+    "FROM directory_schedule sc WHERE 1 = 1 {only} ORDER BY sc.service_id, sc.id"
+)
+
+
+def _weekly(zone: str, always_open: bool, spans: str | None) -> WeeklyHours:
+    intervals = []
+    if spans and not always_open:
+        for span in spans.split(","):
+            weekday, opens, closes = span.split(" ")
+            intervals.append(Interval(int(weekday), time.fromisoformat(opens), time.fromisoformat(closes)))
+    return WeeklyHours(zone, bool(always_open), tuple(intervals))
+
+
+@dataclass
+class _Listings:
+    """Column values of some listings (all, or those named), in listing id order."""
+
+    ids: np.ndarray
+    scalars: dict[str, np.ndarray]
+    names: bytes
+    name_lengths: np.ndarray
+    translations: dict[int, dict[str, Any]]
+    # (rows, hours) of the listings with schedules
+    hours: tuple[np.ndarray, list[Hours]]
+    locations: tuple[np.ndarray, np.ndarray, np.ndarray]
+    coverage: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    areas: list[tuple[int, str, str, str]]
+
+
+def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listings:
+    id_parts: list[np.ndarray] = []
+    names = bytearray()
+    name_lengths: list[np.ndarray] = []
+    translations: dict[int, dict[str, Any]] = {}
+    scalar_parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in _SCALARS if name not in ("topics", "languages", "hours")
+    }
+    for rows in _chunks(_SERVICES, "id", ids):
+        id_parts.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
+        scalar_parts["kind"].append(
+            np.fromiter((KIND_CODE.get(row[1], len(KINDS)) for row in rows), np.int8, len(rows))
+        )
+        scalar_parts["active"].append(np.fromiter((row[2] == ServiceStatus.ACTIVE for row in rows), bool, len(rows)))
+        scalar_parts["archived"].append(np.fromiter((bool(row[3]) for row in rows), bool, len(rows)))
+        scalar_parts["min_age"].append(
+            np.fromiter((rules.NO_MIN_AGE if row[4] is None else row[4] for row in rows), np.int16, len(rows))
+        )
+        scalar_parts["max_age"].append(
+            np.fromiter((rules.NO_MAX_AGE if row[5] is None else row[5] for row in rows), np.int16, len(rows))
+        )
+        scalar_parts["state"].append(np.fromiter((rules.STATE_CODE.get(row[6], 3) for row in rows), np.int8, len(rows)))
+        scalar_parts["review_due"].append(np.fromiter((_timestamp(row[7]) for row in rows), np.float64, len(rows)))
+        encoded = [row[8].encode() for row in rows]
+        name_lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+        names += b"".join(encoded)
+        del encoded
+        for row in rows:
+            value = row[9]
+            if isinstance(value, str):
+                value = json.loads(value) if value not in ("{}", "") else {}
+            if value:
+                translations[int(row[0])] = value
+    listing_ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
+    scalars = {
+        name: np.concatenate(parts) if parts else np.empty(0, _DTYPES[name]) for name, parts in scalar_parts.items()
+    }
+    count = len(listing_ids)
+
+    def rows_of(service_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(listing_ids, service_ids)
+
+    topics = np.zeros(count, np.uint64)
+    topic_lookup = {topic_id: np.uint64(1 << bit) for topic_id, bit in vocabulary.topic_bit.items()}
+    for rows in _chunks(_TOPICS, "service_id", ids):
+        pairs = [(service_id, topic_lookup[topic_id]) for service_id, topic_id in rows if topic_id in topic_lookup]
+        if len(pairs) < len(rows):
+            raise Unavailable("a topic not in the vocabulary")
+        if pairs:
+            np.bitwise_or.at(topics, rows_of(np.array([p[0] for p in pairs])), np.array([p[1] for p in pairs]))
+    languages = np.zeros(count, np.uint64)
+    language_lookup = {code: np.uint64(1 << bit) for code, bit in vocabulary.language_bit.items()}
+    for rows in _chunks(_LANGUAGES, "sl.service_id", ids):
+        if any(code not in language_lookup for _, code in rows):
+            raise Unavailable("a language not in the vocabulary")
+        if rows:
+            service_ids = np.array([row[0] for row in rows], np.int64)
+            np.bitwise_or.at(languages, rows_of(service_ids), np.array([language_lookup[row[1]] for row in rows]))
+    scalars["topics"], scalars["languages"] = topics, languages
+
+    weekly: dict[tuple[Any, ...], WeeklyHours] = {}
+    hours_ids: list[int] = []
+    hours_of: list[Hours] = []
+    distinct: dict[Hours, Hours] = {}
+    current_id, own_hours, channel_hours = None, [], []  # type: ignore[var-annotated]
+    schedules = _SCHEDULES.replace("{intervals}", _INTERVALS[connection.vendor])
+    for rows in _chunks(schedules, "sc.service_id", ids):
+        for service_id, own, zone, always_open, spans in rows:
+            if service_id != current_id:
+                if current_id is not None:
+                    hours_ids.append(current_id)
+                    found = Hours(tuple(own_hours), tuple(channel_hours))
+                    hours_of.append(distinct.setdefault(found, found))
+                current_id, own_hours, channel_hours = service_id, [], []
+            key = (zone, always_open, spans)
+            hours = weekly.get(key)
+            if hours is None:
+                hours = weekly[key] = _weekly(zone, always_open, spans)
+            (own_hours if own else channel_hours).append(hours)
+    if current_id is not None:
+        hours_ids.append(current_id)
+        hours_of.append(Hours(tuple(own_hours), tuple(channel_hours)))
+
+    location_parts: list[tuple[np.ndarray, ...]] = []
+    for rows in _chunks(_LOCATIONS, "service_id", ids):
+        table = np.array(rows, np.float64).reshape(-1, 3)
+        location_parts.append((table[:, 1].copy(), table[:, 2].copy(), rows_of(table[:, 0].astype(np.int64))))
+    locations = _joined(location_parts, 3)
+    coverage_parts: list[tuple[np.ndarray, ...]] = []
+    areas: list[tuple[int, str, str, str]] = []
+    for rows in _chunks(_COVERAGE, "service_id", ids):
+        radius = [(row[0], row[4], row[5], row[6]) for row in rows if row[1] == CoverageScope.RADIUS]
+        areas.extend((int(row[0]), row[1], row[2], row[3]) for row in rows if row[1] != CoverageScope.RADIUS)
+        table = np.array(radius, np.float64).reshape(-1, 4)
+        coverage_parts.append(
+            (table[:, 1].copy(), table[:, 2].copy(), rows_of(table[:, 0].astype(np.int64)), table[:, 3].copy())
+        )
+    coverage = _joined(coverage_parts, 4)
+    hours_rows = rows_of(np.array(hours_ids, np.int64))
+    lengths = np.concatenate(name_lengths) if name_lengths else np.empty(0, np.int64)
+    return _Listings(
+        listing_ids, scalars, bytes(names), lengths, translations, (hours_rows, hours_of), locations, coverage, areas
     )
 
 
-def _translations(ids: Sequence[int] | None) -> dict[int, dict[str, Any]]:
-    from directory.models import Service
+def _joined(parts: list[tuple[np.ndarray, ...]], width: int) -> Any:
+    """Concatenate chunks of (lat, lon, row[, radius]) columns; rows as int32."""
+    if not parts:
+        return tuple(np.empty(0, np.int32 if column == 2 else np.float64) for column in range(width))
+    joined = [np.concatenate([part[column] for part in parts]) for column in range(width)]
+    joined[2] = joined[2].astype(np.int32)
+    return tuple(joined)
 
-    rows = Service.objects.exclude(translations={})
-    if ids is not None:
-        rows = rows.filter(id__in=ids)
-    return {service_id: value for service_id, value in rows.values_list("id", "translations") if value}
+
+_SCALARS = ("kind", "active", "archived", "min_age", "max_age", "state", "review_due", "topics", "languages", "hours")
+_DTYPES = {
+    "kind": np.int8,
+    "active": bool,
+    "archived": bool,
+    "min_age": np.int16,
+    "max_age": np.int16,
+    "state": np.int8,
+    "review_due": np.float64,
+    "topics": np.uint64,
+    "languages": np.uint64,
+    "hours": np.int32,
+}
 
 
-def _schedules(ids: Sequence[int] | None) -> list[tuple[int, bool, WeeklyHours]]:
-    """(listing id, own hours?, hours) of every schedule, in listing then schedule order."""
-    from directory.models import OpeningInterval, Schedule
+def _hours_column(listings: _Listings, table: list[Hours], index: dict[Hours, int]) -> np.ndarray:
+    """Each listing's entry in ``table`` (distinct hours, added to as needed); 0 is "no hours"."""
+    column = np.zeros(len(listings.ids), np.int32)
+    rows, hours_list = listings.hours
+    numbers = np.empty(len(hours_list), np.int32)
+    for position, hours in enumerate(hours_list):
+        number = index.get(hours)
+        if number is None:
+            number = index[hours] = len(table)
+            table.append(hours)
+        numbers[position] = number
+    column[rows] = numbers
+    listings.hours[1].clear()
+    return column
 
-    schedules = Schedule.objects.order_by("service_id", "id")
-    intervals = OpeningInterval.objects.order_by("schedule_id", "weekday", "opens")
-    if ids is not None:
-        schedules = schedules.filter(service_id__in=ids)
-        intervals = intervals.filter(schedule__service_id__in=ids)
-    by_schedule: dict[int, list[Interval]] = {}
-    for schedule_id, weekday, opens, closes in intervals.values_list("schedule_id", "weekday", "opens", "closes"):
-        by_schedule.setdefault(schedule_id, []).append(Interval(weekday, opens, closes))
-    interned: dict[tuple[Any, ...], WeeklyHours] = {}
-    found = []
-    for schedule_id, service_id, channel_id, zone, always_open in schedules.values_list(
-        "id", "service_id", "channel_id", "timezone", "always_open"
-    ):
-        spans = () if always_open else tuple(by_schedule.get(schedule_id, ()))
-        key = (zone, always_open, spans)
-        hours = interned.get(key)
-        if hours is None:
-            hours = interned[key] = WeeklyHours(zone, always_open, spans)
-        found.append((service_id, channel_id is None, hours))
+
+def _area_rows(areas: list[tuple[int, str, str, str]], ids: np.ndarray) -> dict[tuple[str, str, str], list[int]]:
+    found: dict[tuple[str, str, str], list[int]] = {}
+    rows = np.searchsorted(ids, np.array([area[0] for area in areas], np.int64)).tolist() if areas else []
+    for row, (_, scope, country, subdivision) in zip(rows, areas, strict=True):
+        found.setdefault((scope, "country", country), []).append(row)
+        found.setdefault((scope, "subdivision", subdivision), []).append(row)
     return found
 
 
-class _Loaded:
-    """The rows of some (or all) listings, turned into column values."""
-
-    def __init__(self, model_or_none: "ReadModel | None", ids: Sequence[int] | None) -> None:
-        from directory.models import Coverage, Language, Location, Service, Topic
-
-        self.services = _service_rows(ids)
-        self.translations = _translations(ids)
-        if model_or_none is None:
-            topics = list(Topic.objects.order_by("position", "slug").values_list("id", "slug"))
-            self.topic_bit = _bits([topic_id for topic_id, _ in topics], "topics")
-            self.topic_slugs = dict(topics)
-            self.topic_order = [topic_id for topic_id, _ in topics]
-            codes = dict(Language.objects.values_list("id", "code"))
-            self.language_bit = _bits(codes.values(), "languages")
-            self.language_codes = codes
-        else:
-            self.topic_bit, self.topic_slugs = model_or_none.topic_bit, model_or_none.topic_slugs
-            self.topic_order, self.language_bit = model_or_none.topic_order, model_or_none.language_bit
-            self.language_codes = dict(Language.objects.values_list("id", "code"))
-        topic_rows = Service.topics.through.objects.all()
-        language_rows = Service.languages.through.objects.all()
-        location_rows = Location.objects.filter(latitude__isnull=False)
-        coverage_rows = Coverage.objects.order_by("service_id", "id")
-        if ids is not None:
-            topic_rows, language_rows = topic_rows.filter(service_id__in=ids), language_rows.filter(service_id__in=ids)
-            location_rows, coverage_rows = (
-                location_rows.filter(service_id__in=ids),
-                coverage_rows.filter(service_id__in=ids),
-            )
-        self.topic_pairs = list(topic_rows.values_list("service_id", "topic_id"))
-        self.language_pairs = list(language_rows.values_list("service_id", "language_id"))
-        self.location_rows = list(location_rows.values_list("service_id", "latitude", "longitude"))
-        self.coverage_rows = list(
-            coverage_rows.values_list(
-                "service_id", "scope", "country", "subdivision", "latitude", "longitude", "radius_km"
-            )
-        )
-        self.schedules = _schedules(ids)
-
-
-def _columns(loaded: _Loaded, hours_index: dict[Hours, int], hours_table: list[Hours]) -> dict[str, Any]:
-    services = loaded.services
-    count = len(services)
-    ids = np.fromiter((row[0] for row in services), dtype=np.int64, count=count)
-    columns: dict[str, Any] = {
-        "ids": ids,
-        "kind": np.fromiter((KIND_CODE.get(row[1], len(KINDS)) for row in services), dtype=np.int8, count=count),
-        "active": np.fromiter((row[2] == ServiceStatus.ACTIVE for row in services), dtype=bool, count=count),
-        "archived": np.fromiter((row[3] is not None for row in services), dtype=bool, count=count),
-        "min_age": np.fromiter(
-            (rules.NO_MIN_AGE if row[4] is None else row[4] for row in services), dtype=np.int16, count=count
-        ),
-        "max_age": np.fromiter(
-            (rules.NO_MAX_AGE if row[5] is None else row[5] for row in services), dtype=np.int16, count=count
-        ),
-        "state": np.fromiter((rules.STATE_CODE.get(row[6], 3) for row in services), dtype=np.int8, count=count),
-        "review_due": np.fromiter((_timestamp(row[7]) for row in services), dtype=np.float64, count=count),
-        "names": [row[8] for row in services],
-    }
-    topics = np.zeros(count, dtype=np.uint64)
-    if loaded.topic_pairs:
-        pairs = np.array(loaded.topic_pairs, dtype=np.int64)
-        rows = np.searchsorted(ids, pairs[:, 0])
-        bits = np.array([1 << loaded.topic_bit[t] for t in pairs[:, 1].tolist()], dtype=np.uint64)
-        np.bitwise_or.at(topics, rows, bits)
-    languages = np.zeros(count, dtype=np.uint64)
-    if loaded.language_pairs:
-        pairs = np.array(loaded.language_pairs, dtype=np.int64)
-        rows = np.searchsorted(ids, pairs[:, 0])
-        codes = [loaded.language_codes[language_id] for language_id in pairs[:, 1].tolist()]
-        if any(code not in loaded.language_bit for code in codes):
-            raise Unavailable("a new language")
-        bits = np.array([1 << loaded.language_bit[code] for code in codes], dtype=np.uint64)
-        np.bitwise_or.at(languages, rows, bits)
-    columns["topics"], columns["languages"] = topics, languages
-    per_service: dict[int, tuple[list[WeeklyHours], list[WeeklyHours]]] = {}
-    for service_id, own, hours in loaded.schedules:
-        entry = per_service.setdefault(service_id, ([], []))
-        entry[0 if own else 1].append(hours)
-    hours_of = np.zeros(count, dtype=np.int32)
-    for service_id, (own_hours, channel_hours) in per_service.items():
-        key = Hours(tuple(own_hours), tuple(channel_hours))
-        index = hours_index.get(key)
-        if index is None:
-            index = hours_index[key] = len(hours_table)
-            hours_table.append(key)
-        hours_of[int(np.searchsorted(ids, service_id))] = index
-    columns["hours"] = hours_of
-    return columns
-
-
-def _point_arrays(loaded: _Loaded, ids: np.ndarray, offset: int = 0) -> tuple[tuple[np.ndarray, ...], ...]:
-    def rows_for(values: list[int]) -> np.ndarray:
-        return np.searchsorted(ids, np.array(values, dtype=np.int64)).astype(np.int64) + offset
-
-    located = loaded.location_rows
-    locations = (
-        np.array([row[1] for row in located], dtype=np.float64),
-        np.array([row[2] for row in located], dtype=np.float64),
-        rows_for([row[0] for row in located]),
-        np.full(len(located), np.nan),
-    )
-    radius = [row for row in loaded.coverage_rows if row[1] == CoverageScope.RADIUS]
-    coverage = (
-        np.array([row[4] for row in radius], dtype=np.float64),
-        np.array([row[5] for row in radius], dtype=np.float64),
-        rows_for([row[0] for row in radius]),
-        np.array([row[6] for row in radius], dtype=np.float64),
-    )
-    return locations, coverage
-
-
-def _area_lists(loaded: _Loaded, ids: np.ndarray, offset: int = 0) -> dict[tuple[str, str, str], list[int]]:
-    areas: dict[tuple[str, str, str], list[int]] = {}
-    for service_id, scope, country, subdivision, *_ in loaded.coverage_rows:
-        if scope == CoverageScope.RADIUS:
-            continue
-        row = int(np.searchsorted(ids, service_id)) + offset
-        areas.setdefault((scope, "country", country), []).append(row)
-        areas.setdefault((scope, "subdivision", subdivision), []).append(row)
-    return areas
+def _release_freed_memory() -> None:
+    """Hand the build's freed row buffers back to the system (glibc keeps them otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back
+        return
 
 
 def build() -> ReadModel:
     """Read every listing into a new model."""
     started = clock.monotonic()
     at = revision()
-    loaded = _Loaded(None, None)
-    hours_table: list[Hours] = [Hours()]
-    hours_index = {Hours(): 0}
-    columns = _columns(loaded, hours_index, hours_table)
-    (loc, cov) = _point_arrays(loaded, columns["ids"])
-    areas = {key: np.array(rows, dtype=np.int64) for key, rows in _area_lists(loaded, columns["ids"]).items()}
+    vocabulary = _Vocabulary.read()
+    listings = _read_listings(vocabulary, None)
+    hours_table, hours_index = [Hours()], {Hours(): 0}
+    listings.scalars["hours"] = _hours_column(listings, hours_table, hours_index)
+    offsets = np.zeros(len(listings.name_lengths) + 1, np.int64)
+    np.cumsum(listings.name_lengths, out=offsets[1:])
     model = ReadModel(
         revision=at,
-        translations=loaded.translations,
-        locations=Points(*loc),
-        coverage=Points(*cov),
-        areas=areas,
-        topic_bit=loaded.topic_bit,
-        topic_slugs=loaded.topic_slugs,
-        topic_order=loaded.topic_order,
-        language_bit=loaded.language_bit,
+        ids=listings.ids,
+        names_blob=listings.names,
+        name_offsets=offsets,
+        translations=listings.translations,
+        locations=Points(*listings.locations, np.zeros(len(listings.locations[0]))),
+        coverage=Points(*listings.coverage),
+        areas={key: np.array(rows, np.int32) for key, rows in _area_rows(listings.areas, listings.ids).items()},
+        topic_bit=vocabulary.topic_bit,
+        topic_slugs=vocabulary.topic_slugs,
+        topic_order=vocabulary.topic_order,
+        language_bit=vocabulary.language_bit,
         hours_table=hours_table,
-        **columns,
+        **listings.scalars,  # type: ignore[arg-type]
     )
+    _release_freed_memory()
     model.built_seconds = clock.monotonic() - started
     logger.info(
         "read model: %d listings, %d located points, %d radius coverages, %.1f MB, built in %.2f s",
@@ -392,47 +492,47 @@ def build() -> ReadModel:
 
 
 def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> ReadModel:
-    """Reload the given listings into ``model``; a new model when they do not fit in place."""
+    """Reload the given listings into ``model`` in place; a new model when they do not fit."""
     ids = sorted(set(service_ids))
-    loaded = _Loaded(model, ids)
+    vocabulary = _Vocabulary(model.topic_bit, model.topic_slugs, model.topic_order, model.language_bit)
+    listings = _read_listings(vocabulary, ids)
     index = {entry: number for number, entry in enumerate(model.hours_table)}
-    columns = _columns(loaded, index, model.hours_table)
-    found = columns["ids"]
+    listings.scalars["hours"] = _hours_column(listings, model.hours_table, index)
+    found = listings.ids
     rows = model.rows_of(found)
     fresh = rows < 0
     if fresh.any() and len(model.ids) and found[fresh].min() <= model.ids[-1]:
-        return build()  # an id below the newest one: rows would go out of order
-    # Listings deleted outright: no longer live anywhere.
-    gone = model.rows_of([service_id for service_id in ids if service_id not in set(found.tolist())])
+        return build()  # a new id below the newest one: rows would go out of order
+    # Listings deleted outright are no longer live anywhere.
+    gone = model.rows_of(sorted(set(ids) - set(found.tolist())))
     gone = gone[gone >= 0]
     model.archived[gone] = True
-    model.active[gone] = False
-    scalar = ("kind", "active", "archived", "min_age", "max_age", "state", "review_due", "topics", "languages", "hours")
     existing = np.flatnonzero(~fresh)
-    for name in scalar:
-        getattr(model, name)[rows[existing]] = columns[name][existing]
-    for position in existing.tolist():
-        model.names[int(rows[position])] = columns["names"][position]
+    for name in _SCALARS:
+        getattr(model, name)[rows[existing]] = listings.scalars[name][existing]
     if fresh.any():
-        for name in ("ids", *scalar):
-            setattr(model, name, np.concatenate((getattr(model, name), columns[name][fresh])))
-        model.names.extend(columns["names"][position] for position in np.flatnonzero(fresh).tolist())
-    touched = model.rows_of(ids)
-    touched = touched[touched >= 0]
+        for name in ("ids", *_SCALARS):
+            column = listings.ids if name == "ids" else listings.scalars[name]
+            setattr(model, name, np.concatenate((getattr(model, name), column[fresh])))
+    rows = model.rows_of(found)
+    starts = np.concatenate(([0], np.cumsum(listings.name_lengths))).tolist()
+    for position, row in enumerate(rows.tolist()):
+        model.renamed[row] = listings.names[starts[position] : starts[position + 1]].decode()
     for service_id in ids:
         model.translations.pop(service_id, None)
-    model.translations.update(loaded.translations)
-    full_ids = model.ids
-    loc, cov = _point_arrays(loaded, full_ids)
-    for points, (lat, lon, row, radius) in ((model.locations, loc), (model.coverage, cov)):
-        points.remove_rows(touched)
-        points.extra.extend(zip(lat.tolist(), lon.tolist(), row.tolist(), radius.tolist(), strict=True))
+    model.translations.update(listings.translations)
+    touched = model.rows_of(ids)
+    touched = touched[touched >= 0]
+    lat, lon, located_rows = listings.locations
+    model.locations.replace(touched, lat, lon, rows[located_rows], np.zeros(len(lat)))
+    lat, lon, covered_rows, radius = listings.coverage
+    model.coverage.replace(touched, lat, lon, rows[covered_rows], radius)
     for key, area_rows in list(model.areas.items()):
         if np.isin(area_rows, touched).any():
             model.areas[key] = area_rows[~np.isin(area_rows, touched)]
-    for key, new_rows in _area_lists(loaded, full_ids).items():
-        merged = np.concatenate((model.areas.get(key, np.empty(0, dtype=np.int64)), np.array(new_rows)))
-        model.areas[key] = np.sort(merged, kind="stable")
+    for key, new_rows in _area_rows(listings.areas, found).items():
+        new = rows[np.array(new_rows, np.int64)].astype(np.int32)
+        model.areas[key] = np.sort(np.concatenate((model.areas.get(key, np.empty(0, np.int32)), new)), kind="stable")
     model.revision = at
     model.patched += len(ids)
     if len(model.locations.extra) + len(model.coverage.extra) > EXTRA_POINTS_LIMIT:
