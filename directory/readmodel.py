@@ -32,6 +32,8 @@ from directory.models import CoverageScope, ServiceKind, ServiceStatus, latitude
 logger = logging.getLogger(__name__)
 
 KINDS = tuple(ServiceKind.values)
+# The "scope" under which ``ReadModel.areas`` keeps the countries and subdivisions of listings' locations.
+LOCATED = "located"
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 # Above this many listings changed at once, a full reload is cheaper than patching.
 PATCH_LIMIT = 20_000
@@ -132,7 +134,8 @@ class ReadModel:
     translations: dict[int, dict[str, Any]]
     locations: Points
     coverage: Points
-    # (scope, "country" | "subdivision", code) -> rows of that coverage, in listing id order, one per coverage row
+    # (scope, "country" | "subdivision", code) -> rows of that coverage, in listing id order, one per coverage row;
+    # scope LOCATED: where the listing's locations are
     areas: dict[tuple[str, str, str], np.ndarray]
     topic_bit: dict[int, int]
     topic_slugs: dict[int, str]
@@ -140,6 +143,8 @@ class ReadModel:
     language_bit: dict[str, int]
     hours_table: list[Hours]
     renamed: dict[int, str] = field(default_factory=dict)
+    # Rows in (name, id) order as the database sorts them; read when a list first needs it after a rename.
+    by_name: np.ndarray | None = None
     built_seconds: float = 0.0
     patched: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +156,17 @@ class ReadModel:
         rows = np.minimum(rows, max(len(self.ids) - 1, 0))
         found = (self.ids[rows] == wanted) if len(self.ids) else np.zeros(len(wanted), dtype=bool)
         return np.where(found, rows, -1)
+
+    def name_order(self) -> np.ndarray:
+        """Rows in the order the database gives ``ORDER BY name, id`` (so lists page exactly as SQL would)."""
+        if self.by_name is None:
+            order = np.empty(len(self.ids), np.int64)
+            filled = 0
+            for rows in _chunks("SELECT id FROM directory_service WHERE 1 = 1 {only} ORDER BY name, id", "id", None):
+                order[filled : filled + len(rows)] = [row[0] for row in rows]
+                filled += len(rows)
+            self.by_name = self.rows_of(order[:filled]).astype(np.int32)
+        return self.by_name
 
     def name(self, row: int) -> str:
         renamed = self.renamed.get(row)
@@ -249,6 +265,7 @@ _LANGUAGES = (
     "INNER JOIN directory_language l ON l.id = sl.language_id WHERE 1 = 1 {only}"
 )
 _LOCATIONS = "SELECT service_id, latitude, longitude FROM directory_location WHERE latitude IS NOT NULL {only}"
+_PLACES = "SELECT service_id, country, subdivision FROM directory_location WHERE 1 = 1 {only} ORDER BY service_id, id"
 _COVERAGE = (
     "SELECT service_id, scope, country, subdivision, latitude, longitude, radius_km FROM directory_coverage "
     "WHERE 1 = 1 {only} ORDER BY service_id, id"
@@ -382,12 +399,14 @@ def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listi
     areas: list[tuple[int, str, str, str]] = []
     for rows in _chunks(_COVERAGE, "service_id", ids):
         radius = [(row[0], row[4], row[5], row[6]) for row in rows if row[1] == CoverageScope.RADIUS]
-        areas.extend((int(row[0]), row[1], row[2], row[3]) for row in rows if row[1] != CoverageScope.RADIUS)
+        areas.extend((int(row[0]), row[1], row[2], row[3]) for row in rows)
         table = np.array(radius, np.float64).reshape(-1, 4)
         coverage_parts.append(
             (table[:, 1].copy(), table[:, 2].copy(), rows_of(table[:, 0].astype(np.int64)), table[:, 3].copy())
         )
     coverage = _joined(coverage_parts, 4)
+    for rows in _chunks(_PLACES, "service_id", ids):
+        areas.extend((int(row[0]), LOCATED, row[1], row[2]) for row in rows)
     hours_rows = rows_of(np.array(hours_ids, np.int64))
     lengths = np.concatenate(name_lengths) if name_lengths else np.empty(0, np.int64)
     return _Listings(
@@ -439,8 +458,10 @@ def _area_rows(areas: list[tuple[int, str, str, str]], ids: np.ndarray) -> dict[
     found: dict[tuple[str, str, str], list[int]] = {}
     rows = np.searchsorted(ids, np.array([area[0] for area in areas], np.int64)).tolist() if areas else []
     for row, (_, scope, country, subdivision) in zip(rows, areas, strict=True):
-        found.setdefault((scope, "country", country), []).append(row)
-        found.setdefault((scope, "subdivision", subdivision), []).append(row)
+        if country or scope == CoverageScope.WORLDWIDE:
+            found.setdefault((scope, "country", country), []).append(row)
+        if subdivision:
+            found.setdefault((scope, "subdivision", subdivision), []).append(row)
     return found
 
 
@@ -515,9 +536,13 @@ def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> 
             column = listings.ids if name == "ids" else listings.scalars[name]
             setattr(model, name, np.concatenate((getattr(model, name), column[fresh])))
     rows = model.rows_of(found)
+    fresh_positions = set(np.flatnonzero(fresh).tolist())
     starts = np.concatenate(([0], np.cumsum(listings.name_lengths))).tolist()
     for position, row in enumerate(rows.tolist()):
-        model.renamed[row] = listings.names[starts[position] : starts[position + 1]].decode()
+        name = listings.names[starts[position] : starts[position + 1]].decode()
+        if position in fresh_positions or model.name(row) != name:
+            model.by_name = None
+        model.renamed[row] = name
     for service_id in ids:
         model.translations.pop(service_id, None)
     model.translations.update(listings.translations)
