@@ -183,7 +183,11 @@ class ReadModel:
         return sum(c.nbytes for c in columns) + names + areas + self.locations.nbytes + self.coverage.nbytes
 
     def hours_always_open(self) -> np.ndarray:
-        return np.array([entry.always_open_any for entry in self.hours_table], dtype=bool)
+        """Per entry of ``hours_table``: is any of its schedules 24/7 (kept until the table grows)."""
+        known = self.stats.get("always_open")
+        if known is None or len(known) != len(self.hours_table):
+            known = self.stats["always_open"] = np.array([entry.always_open_any for entry in self.hours_table], bool)
+        return known
 
 
 # Loading: raw SQL read in chunks, so a million listings never exist as a million Python objects at once.
