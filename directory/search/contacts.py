@@ -1,10 +1,17 @@
 """Display data of the final results, read from the database in one query: how to reach each service."""
 
+import functools
 from typing import Any
 
 from directory.models import ChannelKind, ContactChannel
 from directory.phones import reachable_from
 from directory.search.query import Contact
+
+
+@functools.lru_cache(maxsize=100_000)
+def _reachable(kind: str, value: str, homes: frozenset[str], caller_country: str) -> bool:
+    # Parsing a number is most of a result's cost; the answer depends only on these values.
+    return reachable_from(kind, value, homes, caller_country)
 
 
 def contacts_for(service_ids: list[int], caller_country: str = "") -> dict[int, tuple[Contact, ...]]:
@@ -37,7 +44,7 @@ def contacts_for(service_ids: list[int], caller_country: str = "") -> dict[int, 
         service_id: tuple(
             contact
             for key, contact in sorted(pairs.values())
-            if reachable_from(contact.kind, contact.value, homes.get(key[2], set()), caller_country)
+            if _reachable(contact.kind, contact.value, frozenset(homes.get(key[2], ())), caller_country)
         )
         for service_id, pairs in found.items()
     }
