@@ -210,7 +210,8 @@ class NearestView(generics.GenericAPIView[Any]):
         params = NearestQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.validated_data["query"]
-        if not query.language:
-            query = replace(query, language=request_language(request))
+        # Names and reasons in the answer's language; services preferred in ``language=`` when given.
+        reply_language = request_language(request)
+        query = replace(query, language=query.language or reply_language, reply_language=reply_language)
         answer = find_help(query)
         return Response(nearest_representation(params.validated_data["resolved"], answer, request))
