@@ -22,7 +22,7 @@ from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
 from directory.permissions import ReadOrSignedIn
 from directory.regions import region_name
-from directory.search import find_help
+from directory.search import SUPPORTED_LANGUAGES, find_help
 from directory.serializers import (
     AboutSerializer,
     LanguageSerializer,
@@ -210,8 +210,12 @@ class NearestView(generics.GenericAPIView[Any]):
         params = NearestQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.validated_data["query"]
-        # Names and reasons in the answer's language; services preferred in ``language=`` when given.
-        reply_language = request_language(request)
+        # Names and reasons in ``lang=``, else in ``language=`` when it is one we answer in, else as the
+        # request asks (Accept-Language, English); services offered in ``language=`` ranked first.
+        if "lang" not in request.query_params and query.language in SUPPORTED_LANGUAGES:
+            reply_language = query.language
+        else:
+            reply_language = request_language(request)
         query = replace(query, language=query.language or reply_language, reply_language=reply_language)
         answer = find_help(query)
         return Response(nearest_representation(params.validated_data["resolved"], answer, request))
