@@ -31,8 +31,13 @@ from bench.workloads import (
     HEALTHZ,
     HELLO,
     NEAREST,
+    PEER_NEAREST,
+    PEER_SERVICES,
+    PEER_SMS,
+    PEER_SMS_PATH,
     SERVICES,
     SMS,
+    SMS_PATH,
     WORKLOADS,
     Workload,
     nearest_lines,
@@ -57,7 +62,7 @@ DEFAULT_CONNECTIONS = 8
 SEED = 1
 # A 1-minute load average above this at the start means something else competes for the CPUs.
 BUSY_LOAD = 1.0
-GET_REQUESTS_PER_FILE = 20_000
+GET_REQUESTS_PER_FILE = 60_000
 # An SMS request file holds this many times what the bare WSGI app managed, so no MessageSid repeats.
 SMS_HEADROOM = 1.5
 SMS_REQUESTS_MIN = 5_000
@@ -113,7 +118,10 @@ def server_env(database_url: str) -> dict[str, str]:
     """Production settings with throwaway secrets, throttles out of the way, nothing else from the shell."""
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
+        # The project's settings with the peer's URLs mounted too (bench/settings.py).
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        # Build the read model once in the gunicorn master; the workers share it.
+        READ_MODEL_PRELOAD="1",
         PYTHONPATH=str(BASE_DIR),
         DEBUG="0",
         SECRET_KEY="bench-only-" + secrets.token_hex(24),
@@ -130,16 +138,15 @@ def server_env(database_url: str) -> dict[str, str]:
 
 
 class RequestFiles:
-    """The request files for one size: each GET file made once, a fresh SMS file (new MessageSids) per run."""
+    """Fresh request files for every run: new draws each time (new MessageSids for SMS), so no run replays another."""
 
     def __init__(self, directory: Path, rng: random.Random, atlas: Atlas, keywords: Sequence[str]) -> None:
         self.directory = directory
         self.rng = rng
         self.atlas = atlas
         self.keywords = keywords
-        self.reused: dict[str, Path] = {}
-        self.last_sms: Path | None = None
-        # The bare WSGI app's best rate bounds what any SMS run can send.
+        self.last: dict[str, Path] = {}
+        # The bare WSGI app's best rate bounds what any run can send.
         self.best_reference = 0.0
 
     def note(self, workload: Workload, result: WrkResult) -> None:
@@ -147,42 +154,67 @@ class RequestFiles:
             self.best_reference = max(self.best_reference, result.requests_per_second)
 
     def for_run(self, workload: Workload, port: int, seconds: int) -> Path:
-        if workload is not SMS:
-            if workload.name not in self.reused:
-                self.reused[workload.name] = write_lines(self._path(workload), self._get_lines(workload))
-            return self.reused[workload.name]
-        if self.last_sms is not None:
-            self.last_sms.unlink()
-        wanted = math.ceil(self.best_reference * seconds * SMS_HEADROOM)
-        lines = sms_lines(
-            self.rng,
-            self.atlas,
-            min(SMS_REQUESTS_MAX, max(SMS_REQUESTS_MIN, wanted)),
-            port=port,
-            auth_token=AUTH_TOKEN,
-            keywords=self.keywords,
-            sid_prefix=secrets.randbits(32),
-        )
-        self.last_sms = write_lines(self._path(workload), lines)
-        return self.last_sms
+        previous = self.last.pop(workload.name, None)
+        if previous is not None:
+            previous.unlink()
+        wanted = min(SMS_REQUESTS_MAX, max(SMS_REQUESTS_MIN, math.ceil(self.best_reference * seconds * SMS_HEADROOM)))
+        if workload in (SMS, PEER_SMS):
+            lines = sms_lines(
+                self.rng,
+                self.atlas,
+                wanted,
+                port=port,
+                auth_token=AUTH_TOKEN,
+                keywords=self.keywords,
+                sid_prefix=secrets.randbits(32),
+                path=SMS_PATH if workload is SMS else PEER_SMS_PATH,
+            )
+        elif workload in (NEAREST, PEER_NEAREST):
+            path = "/api/v1/nearest/" if workload is NEAREST else "/peer/nearest/"
+            lines = nearest_lines(self.rng, self.atlas, min(wanted, GET_REQUESTS_PER_FILE), path)
+        elif workload in (SERVICES, PEER_SERVICES):
+            path = "/api/v1/services/" if workload is SERVICES else "/peer/services/"
+            lines = services_lines(self.rng, self.atlas, min(wanted, GET_REQUESTS_PER_FILE), path)
+        else:
+            lines = ["GET\t/healthz/\t\t" if workload is HEALTHZ else "GET\t/\t\t"]
+        self.last[workload.name] = write_lines(self._path(workload), lines)
+        return self.last[workload.name]
 
     def _path(self, workload: Workload) -> Path:
         return self.directory / f"{workload.name}-{secrets.token_hex(4)}.txt"
 
-    def _get_lines(self, workload: Workload) -> list[str]:
-        if workload is NEAREST:
-            return nearest_lines(self.rng, self.atlas, GET_REQUESTS_PER_FILE)
-        if workload is SERVICES:
-            return services_lines(self.rng, self.atlas, GET_REQUESTS_PER_FILE)
-        return ["GET\t/healthz/\t\t" if workload is HEALTHZ else "GET\t/\t\t"]
+
+def cache_lookups(env: Mapping[str, str]) -> tuple[int, int] | None:
+    """(hits, misses) of the Redis cache so far, or None without Redis (a local-memory cache keeps no count)."""
+    if not env.get("REDIS_URL"):
+        return None
+    import redis
+
+    stats = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).info("stats")
+    return int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
+
+
+def read_model_lines(log: Path) -> list[str]:
+    """What the server said about its read model (built in the master, patched in the workers)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [
+        line.split(" INFO directory.readmodel ", 1)[1] for line in text.splitlines() if "directory.readmodel" in line
+    ]
 
 
 def bench_size(
     size: Size, env: Mapping[str, str], args: argparse.Namespace, atlas: Atlas, wrk: str, logs: Path
-) -> list[Cell]:
-    """Serve the size's database and the bare WSGI app side by side; run every workload, warm-up first."""
+) -> tuple[list[Cell], dict[str, str]]:
+    """Serve the size's database and the bare WSGI app side by side; run every workload, warm-up first.
+
+    Returns the cells and notes: the read model's build line and each workload's cache hit rate."""
     results: dict[str, list[WrkResult]] = {workload.name: [] for workload in args.workloads}
     rss: dict[str, float] = {}
+    lookups: dict[str, list[int]] = {}
+    notes: dict[str, str] = {}
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-requests-")))
         files = RequestFiles(scratch, random.Random(f"{SEED}-{size.label}"), atlas, sms_keywords(TOPICS_FILE))
@@ -199,14 +231,27 @@ def bench_size(
                 pool = files.for_run(workload, server.port, seconds)
                 if not wait_until_idle(servers.values()):
                     print(f"  warning: the servers were still busy {IDLE_TIMEOUT_SECONDS:.0f} s after the last run")
+                before = cache_lookups(env)
                 result = run_wrk(wrk, server.port, pool, seconds=seconds, connections=args.connections)
+                after = cache_lookups(env)
+                if run > 0 and before is not None and after is not None:
+                    counted = lookups.setdefault(workload.name, [0, 0])
+                    counted[0] += after[0] - before[0]
+                    counted[1] += after[1] - before[1]
                 files.note(workload, result)
                 label = "warm-up" if run == 0 else f"run {run}/{args.runs}"
                 print(f"  {size.label} {label} {_line(workload, result)}", flush=True)
                 if run > 0:
                     results[workload.name].append(result)
                     rss[workload.name] = max(rss.get(workload.name, 0.0), max_worker_rss_mb(server))
-    return summarize(size.label, size.services, results, rss)
+        notes["read model"] = "; ".join(read_model_lines(servers["project"].log)) or "not reported"
+    for name, (hits, misses) in lookups.items():
+        total = hits + misses
+        rate = f"{hits / total:.1%} of {total:,} lookups" if total else "no lookups"
+        notes[f"{name} cache hits"] = f"{rate} (Redis, every key read: throttles, SMS state, caches)"
+    if not lookups:
+        notes["cache hits"] = "not counted (local-memory cache); the read model answers without a cache"
+    return summarize(size.label, size.services, results, rss), notes
 
 
 def _line(workload: Workload, result: WrkResult) -> str:
@@ -272,8 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             size_env = prepare_sqlite(size, SEED, env, report=print)
             read_into_page_cache(Path(size_env["SQLITE_PATH"]), report=print)
-        cells = bench_size(size, size_env, args, atlas, wrk, logs)
+        cells, notes = bench_size(size, size_env, args, atlas, wrk, logs)
         title = f"{size.label} ({size.services:,} services)"
+        for note, text in notes.items():
+            context[f"{size.label} {note}"] = text
+            print(f"  {note}: {text}", flush=True)
         sections.append((title, cells))
         print(f"\n### {title}\n\n{markdown_table(cells)}\n", flush=True)
     checks = check_targets([cell for _, cells in sections for cell in cells])

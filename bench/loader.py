@@ -9,6 +9,7 @@ Rows go in through the raw driver in large batches with explicit ids (``executem
 import argparse
 import io
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -215,6 +216,17 @@ def tune_for_bulk_load(connection: Any) -> None:
             cursor.execute("PRAGMA temp_store=MEMORY")
 
 
+def compact_change_log(connection: Any) -> None:
+    """Replace the entries the triggers wrote for every bulk-loaded row by one that means "reload everything".
+
+    The triggers (migration 0009) logged the load in its own transactions, so every app process sees a new
+    revision; with a null listing it rebuilds its read model rather than patching a million listings.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM directory_change")
+        cursor.execute("INSERT INTO directory_change (service_id, token) VALUES (NULL, %s)", [random.getrandbits(62)])
+
+
 def analyze(connection: Any) -> None:
     """Give the query planner statistics, as autovacuum (PostgreSQL) or ``PRAGMA optimize`` would.
 
@@ -263,6 +275,7 @@ def seed(services: int, seed_value: int, anchor: datetime, *, truncate: bool, re
             last_report = elapsed
             report(f"  seeded {made:,} / {services:,} services ({elapsed:.0f} s, {made / max(elapsed, 1e-6):,.0f}/s)")
     reset_sequences(connection, plans)
+    compact_change_log(connection)
     analyze(connection)
     report(f"  database ready in {time.monotonic() - started:.0f} s")
 

@@ -30,9 +30,23 @@ HEALTHZ = Workload("healthz", "project", "GET /healthz/ (Django JSON view, no da
 NEAREST = Workload("nearest", "project", "GET /api/v1/nearest/?postcode=…&country=…&topic=…")
 SERVICES = Workload("services", "project", "GET /api/v1/services/?country=…&topic=…&kind=…&language=… (random)")
 SMS = Workload("sms", "project", "POST /sms/inbound/ signed, random keyword + postcode")
-WORKLOADS = {workload.name: workload for workload in (HELLO, HEALTHZ, NEAREST, SERVICES, SMS)}
+# The peer (bench/peer.py): a textbook DRF implementation of the same requests, served by the same server.
+PEER_NEAREST = Workload(
+    "peer_nearest", "project", "GET /peer/nearest/?… (textbook DRF: bbox + haversine, ModelSerializer)"
+)
+PEER_SERVICES = Workload(
+    "peer_services", "project", "GET /peer/services/?… (textbook DRF: django-filter, PageNumberPagination)"
+)
+PEER_SMS = Workload("peer_sms", "project", "POST /peer/sms/inbound/ (textbook Twilio webhook over the peer's nearest)")
+WORKLOADS = {
+    workload.name: workload
+    for workload in (HELLO, HEALTHZ, NEAREST, PEER_NEAREST, SERVICES, PEER_SERVICES, SMS, PEER_SMS)
+}
+# Each workload that has a peer, with it.
+PEERS = {"nearest": "peer_nearest", "services": "peer_services", "sms": "peer_sms"}
 
 SMS_PATH = "/sms/inbound/"
+PEER_SMS_PATH = "/peer/sms/inbound/"
 # Countries whose senders can get numbers from a range reserved for fiction.
 SMS_COUNTRIES = ("US", "CA", "GB", "AU")
 SMS_TO = {"US": "+12125550100", "CA": "+14165550100", "GB": "+447700900000", "AU": "+61491570006"}
@@ -61,16 +75,16 @@ def _line(method: str, path: str, signature: str = "", body: str = "") -> str:
     return f"{method}\t{path}\t{signature}\t{body}"
 
 
-def nearest_lines(rng: random.Random, atlas: Atlas, count: int) -> list[str]:
+def nearest_lines(rng: random.Random, atlas: Atlas, count: int, path: str = "/api/v1/nearest/") -> list[str]:
     lines = []
     for _ in range(count):
         place = atlas.pick(rng)
         query = urlencode({"postcode": place.postcode, "country": place.country, "topic": rng.choice(TOPIC_SLUGS)})
-        lines.append(_line("GET", f"/api/v1/nearest/?{query}"))
+        lines.append(_line("GET", f"{path}?{query}"))
     return lines
 
 
-def services_lines(rng: random.Random, atlas: Atlas, count: int) -> list[str]:
+def services_lines(rng: random.Random, atlas: Atlas, count: int, path: str = "/api/v1/services/") -> list[str]:
     lines = []
     for _ in range(count):
         filters: dict[str, str] = {}
@@ -82,7 +96,7 @@ def services_lines(rng: random.Random, atlas: Atlas, count: int) -> list[str]:
             filters["kind"] = rng.choice(tuple(KIND_SHARES))
         if rng.random() < 0.3:
             filters["language"] = rng.choice(LANGUAGE_CODES[:3])
-        lines.append(_line("GET", f"/api/v1/services/?{urlencode(filters)}"))
+        lines.append(_line("GET", f"{path}?{urlencode(filters)}"))
     return lines
 
 
@@ -105,10 +119,11 @@ def sms_lines(
     auth_token: str,
     keywords: Sequence[str],
     sid_prefix: int,
+    path: str = SMS_PATH,
 ) -> list[str]:
     """Build ``count`` signed webhook posts; MessageSids are unique for a given ``sid_prefix`` (32 bits)."""
     validator = RequestValidator(auth_token)
-    url = f"http://{HOST}:{port}{SMS_PATH}"
+    url = f"http://{HOST}:{port}{path}"
     countries = [country for country in SMS_COUNTRIES if country in atlas.centroids]
     lines = []
     for index in range(count):
@@ -130,7 +145,7 @@ def sms_lines(
             "From": fictional_phone(rng, country)[0],
             "ApiVersion": "2010-04-01",
         }
-        lines.append(_line("POST", SMS_PATH, validator.compute_signature(url, params), urlencode(params)))
+        lines.append(_line("POST", path, validator.compute_signature(url, params), urlencode(params)))
     return lines
 
 

@@ -282,7 +282,14 @@ SMS_STATE_TTL_HOURS = env_int("SMS_STATE_TTL_HOURS", 4, minimum=1)
 SMS_RATE_LIMIT = env_int("SMS_RATE_LIMIT", 10, minimum=1)
 SMS_RATE_WINDOW_SECONDS = env_int("SMS_RATE_WINDOW_SECONDS", 600, minimum=1)
 SMS_DELIVERY_STATUS_DAYS = env_int("SMS_DELIVERY_STATUS_DAYS", 30, minimum=1)
+# Daily SMS statistics are counted in the cache and copied to the database at most this often (0: every message).
+SMS_STATS_FLUSH_SECONDS = env_int("SMS_STATS_FLUSH_SECONDS", 60, minimum=0)
 
+# Search and lists answer from an in-memory read model per process (directory/readmodel.py), kept fresh
+# by the database's revision; off, they query SQL. Preload builds it when the WSGI app is loaded (set it
+# with gunicorn --preload so the workers share one copy).
+READ_MODEL = env_bool("READ_MODEL", default=True)
+READ_MODEL_PRELOAD = env_bool("READ_MODEL_PRELOAD", default=False)
 # How long the area candidates of a search (which depend on the region, not the point) are reused.
 SEARCH_CACHE_SECONDS = env_int("SEARCH_CACHE_SECONDS", 120, minimum=0)
 

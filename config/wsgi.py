@@ -1,7 +1,14 @@
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+if settings.READ_MODEL_PRELOAD:
+    # Under gunicorn --preload this runs once in the master: the workers fork with the model built.
+    from directory import readmodel
+
+    readmodel.preload()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from directory import geocoding
+from directory import geocoding, rules
 from directory.models import (
     ChannelKind,
     ContactChannel,
@@ -23,7 +23,6 @@ from directory.models import (
     Service,
     ServiceKind,
     Topic,
-    VerificationState,
 )
 from directory.search import with_squared_distance, within_radius
 from directory.validators import is_country_code, is_subdivision_code, is_whole_number
@@ -239,14 +238,10 @@ class ServiceFilter(django_filters.FilterSet):
     def filter_age(self, queryset: QuerySet[Service], name: str, age: int | None) -> QuerySet[Service]:
         if age is None:
             return queryset
-        return queryset.filter(Q(min_age__isnull=True) | Q(min_age__lte=age)).filter(
-            Q(max_age__isnull=True) | Q(max_age__gte=age)
-        )
+        return queryset.filter(rules.serves_age(age))
 
     def filter_verified(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
-        current = Q(verification_state=VerificationState.VERIFIED) & (
-            Q(review_due__isnull=True) | Q(review_due__gte=timezone.now())
-        )
+        current = rules.current(timezone.now())
         if value == "true":
             return queryset.filter(current)
         if value == "false":

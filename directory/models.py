@@ -593,3 +593,22 @@ class PartnerKeyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.day}"
+
+
+class DirectoryChange(models.Model):
+    """One entry per changed listing, written by database triggers on every directory table.
+
+    The newest entry's id is the directory's revision: each app process compares it with the revision
+    its read model was built at and reloads the listings named since (``directory.readmodel``). A null
+    ``service`` means reference data (topics, languages) changed: everything is reloaded. ``token`` tells
+    a revision apart from one that reused its id after a rollback.
+    """
+
+    service_id = models.BigIntegerField(null=True)
+    token = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "directory_change"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} service {self.service_id}"

@@ -5,6 +5,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
@@ -12,13 +14,13 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from directory import errors, geocoding
+from directory import errors, geocoding, lists, readmodel
 from directory.about import DATA_SOURCES
 from directory.filters import OrganizationFilter, ServiceFilter
 from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
 from directory.regions import region_name
-from directory.search import HelpQuery, find_help
+from directory.search import SUPPORTED_LANGUAGES, HelpQuery, find_help
 from directory.serializers import (
     AboutSerializer,
     LanguageSerializer,
@@ -84,6 +86,24 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
 
     def get_serializer_class(self) -> type[ServiceSummarySerializer]:
         return ServiceDetailSerializer if self.action == "retrieve" else ServiceSummarySerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Filtered, counted and paged from the read model when it can answer the filters (directory.lists);
+        # only the page's rows are read from the database.
+        model = readmodel.current()
+        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
+        if model is None or filterset is None:
+            return super().list(request, *args, **kwargs)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        cleaned = filterset.form.cleaned_data
+        if not lists.answers(cleaned):
+            return super().list(request, *args, **kwargs)
+        ordered = lists.OrderedIds(model, lists.matching(model, cleaned, timezone.now()))
+        page = self.paginate_queryset(ordered)  # type: ignore[arg-type]
+        found = self.get_queryset().in_bulk(page or [])
+        rows = [found[service_id] for service_id in page or [] if service_id in found]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class OrganizationViewSet(OrganizationWriteMixin, VersionETagMixin, viewsets.ReadOnlyModelViewSet[Organization]):
@@ -184,8 +204,13 @@ class NearestView(generics.GenericAPIView[Any]):
         params = NearestQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query, resolved = nearest_query(params.validated_data)
-        if not query.language:
-            query = replace(query, language=request_language(request))
+        # Names and reasons in ``lang=``, else in ``language=`` when it is one we answer in, else as the
+        # request asks (Accept-Language, English); services offered in ``language=`` ranked first.
+        if "lang" not in request.query_params and query.language in SUPPORTED_LANGUAGES:
+            reply_language = query.language
+        else:
+            reply_language = request_language(request)
+        query = replace(query, language=query.language or reply_language, reply_language=reply_language)
         answer = find_help(query)
         return Response(nearest_representation(resolved, answer, request))
 

@@ -188,7 +188,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
         ],
         responses={200: HistoryEntrySerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated], filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         """Every change to the listing and its parts, newest first: who, when, and each field before/after."""
         service = self._own_service(editing=False)

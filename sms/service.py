@@ -9,12 +9,12 @@ import hmac
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from directory import errors
@@ -24,6 +24,7 @@ from directory.geocoding import resolve_place
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
 from directory.search import Contact, HelpAnswer, HelpQuery, HelpResult, contacts_for, find_help
+from directory.throttling import DAY, add_to_counters
 from sms.models import Conversation, DailyStat, DeliveryStatus, OptOut
 from sms.parsing import Action, Intent, country_for_number, default_language, normalize_number, parse_message
 from sms.replies import (
@@ -431,17 +432,54 @@ def _record(intent: Intent, language: str, country: str, simulated: bool, text: 
     return Reply(text, language)
 
 
+# Daily statistics are counted in the shared cache (one round trip per message) and copied to ``DailyStat``
+# at most every ``SMS_STATS_FLUSH_SECONDS`` by whichever message comes; counters live two days.
+_STATS_SECONDS = 2 * DAY
+_DIMENSIONS = ("keyword", "topic", "language", "country", "postcode_prefix", "result_count")
+
+
+def _stat_key(day: date, *parts: object) -> str:
+    return ":".join(("sms:stat", day.isoformat(), *map(str, parts)))
+
+
 def _count_message(**dimensions: object) -> None:
     today = timezone.now().date()
-    counted = DailyStat.objects.filter(date=today, **dimensions).update(count=F("count") + 1)
-    if counted:
-        return
-    try:
-        with transaction.atomic():
-            DailyStat.objects.create(date=today, count=1, **dimensions)
-    except IntegrityError:
-        # Another message created the row first.
-        DailyStat.objects.filter(date=today, **dimensions).update(count=F("count") + 1)
+    values = tuple(dimensions[name] for name in _DIMENSIONS)
+    digest = hashlib.sha256(repr(values).encode()).hexdigest()[:32]
+    if cache.add(_stat_key(today, "dimensions", digest), values, _STATS_SECONDS):
+        # First of its kind today: give it a number, so a flush can find every kind.
+        (number,) = add_to_counters([(_stat_key(today, "kinds"), 1)], _STATS_SECONDS)
+        cache.set(_stat_key(today, "kind", number), digest, _STATS_SECONDS)
+    add_to_counters([(_stat_key(today, "count", digest), 1)], _STATS_SECONDS)
+    if cache.add("sms:stat:flushed", 1, settings.SMS_STATS_FLUSH_SECONDS):
+        flush_statistics(today)
+
+
+def flush_statistics(day: date | None = None) -> int:
+    """Copy the day's counters from the cache into ``DailyStat``, never lowering a count; return the rows written."""
+    day = day or timezone.now().date()
+    kinds = int(cache.get(_stat_key(day, "kinds")) or 0)
+    digests = cache.get_many([_stat_key(day, "kind", number) for number in range(1, kinds + 1)]).values()
+    dimensions = cache.get_many([_stat_key(day, "dimensions", digest) for digest in digests])
+    counts = cache.get_many([_stat_key(day, "count", digest) for digest in digests])
+    written = 0
+    for digest in digests:
+        values, count = (
+            dimensions.get(_stat_key(day, "dimensions", digest)),
+            counts.get(_stat_key(day, "count", digest)),
+        )
+        if values is None or not count:
+            continue
+        fields = dict(zip(_DIMENSIONS, values, strict=True))
+        rows = DailyStat.objects.filter(date=day, **fields)
+        if not rows.update(count=Greatest("count", int(count))):
+            try:
+                with transaction.atomic():
+                    DailyStat.objects.create(date=day, count=int(count), **fields)
+            except IntegrityError:  # another node wrote it meanwhile
+                rows.update(count=Greatest("count", int(count)))
+        written += 1
+    return written
 
 
 def record_delivery_status(message_sid: str, status: str, error_code: str = "") -> bool:

@@ -15,6 +15,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Accounts made by the tests need no slow key stretching; sign-in still goes through the real backends.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # SMS statistics reach the database with every message, so tests can read them at once.
+    settings.SMS_STATS_FLUSH_SECONDS = 0
     # A file, not SQLite's shared-cache memory database: concurrent writers must meet SQLite's real locking
     # (busy timeout, IMMEDIATE transactions), as they do in production.
     database = settings.DATABASES["default"]

@@ -63,6 +63,16 @@ def test_topic_and_french_answers(api, listings):
     assert body["results"][0]["reason"] == "couvre Saskatchewan"
 
 
+def test_the_reply_language_and_the_preferred_service_language_are_separate(api, listings):
+    builders.service("Ligne Exemple", country="CA", languages=("de",), always_open=True, phone="+13065550103")
+    body = api.get(NEAREST, {"postcode": "S4P3Y2", "language": "de", "lang": "fr"}).json()
+    reasons = [result["reason"] for result in body["results"]]
+    assert "à moins de 1 km" in reasons
+    assert not any("km away" in reason for reason in reasons)
+    national = [result["name"] for result in body["results"] if result["reason"].startswith("national")]
+    assert national[0] == "Ligne Exemple"  # offered in German, so ranked first among the national lines
+
+
 def test_an_ambiguous_postcode_asks_for_the_country(api, listings):
     response = api.get(NEAREST, {"postcode": "2000"})
     assert response.status_code == 400

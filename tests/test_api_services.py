@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -85,6 +86,7 @@ def test_country_filter_lists_services_serving_that_country_including_worldwide_
     ]
 
 
+@override_settings(READ_MODEL=False)
 def test_country_and_kind_filters_read_one_id_set_and_need_no_distinct(api, listings):
     # A listing both located in and covering the country is listed once, from one IN over a UNION:
     # PostgreSQL cannot hash an OR of two large IN sets, and DISTINCT over every column cost seconds.
@@ -184,6 +186,7 @@ def test_the_list_answers_in_french_when_asked(api, listings):
 def test_the_list_query_count_does_not_grow_with_the_number_of_listings(api, listings, django_assert_max_num_queries):
     for number in range(15):
         builders.service(f"Extra Example {number:02}", country="CA", topics=("sextortion",), phone="+13065550199")
+    api.get(SERVICES)  # the process's read model catches up with the new listings
     with django_assert_max_num_queries(8):
         response = api.get(SERVICES, {"country": "CA", "topic": "sextortion"})
     assert response.json()["count"] == 16

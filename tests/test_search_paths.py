@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from geopy.distance import geodesic
 
-from directory import search
 from directory.models import CoverageScope, Service, VerificationState
-from directory.search import HelpQuery, _distance_km, area_services, find_help, service_conditions
+from directory.search import HelpQuery, area_services, find_help, ranking, service_conditions
+from directory.search.ranking import distance_km as _distance_km
 from tests import builders
 from tests.test_nearest_prefilter import CENTRES, build_dataset
 
@@ -98,16 +98,16 @@ def test_skipping_exact_distances_that_cannot_matter_changes_no_answer(seed, mon
             )
         )
     calls = []
-    geodesic_km = search._distance_km
+    geodesic_km = ranking.distance_km
 
     def counted(a, b):
         calls.append((a, b))
         return geodesic_km(a, b)
 
-    monkeypatch.setattr(search, "_distance_km", counted)
+    monkeypatch.setattr(ranking, "distance_km", counted)
     fast = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
     fast_calls = len(calls)
-    monkeypatch.setattr(search, "_ESTIMATE_SLACK", 1.0)
+    monkeypatch.setattr(ranking, "_ESTIMATE_SLACK", 1.0)
     exact = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
     assert fast == exact
     assert sum(len(answer.results) for answer in fast) > 100

@@ -1,0 +1,676 @@
+"""What search and lists need to know of every listing, held in memory per process as compact columns.
+
+One row per listing (numpy columns in listing id order: kind, live, ages, verification state and review
+date, topics and languages as bitsets, an index into a table of distinct opening hours, names), two
+point indexes (locations; radius coverage with its radius) sorted by 0.1-degree grid cell, and the
+area coverage (worldwide, country, subdivision) as row arrays per area.
+
+The database stays the source of truth. Triggers log every change to a listing or its parts in
+``directory_change`` (migration 0009), in the writing transaction; the newest entry is the revision.
+``current()`` compares it with the model's own (one indexed query) and, when it moved, reloads only the
+listings named since. Building is ``build()``; under gunicorn ``--preload`` the master builds once and
+the workers share the pages until they write to them.
+"""
+
+import ctypes
+import gc
+import json
+import logging
+import os
+import pickle
+import tempfile
+import time as clock
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, connections
+
+from directory import rules
+from directory.hours import Interval, WeeklyHours
+from directory.models import CoverageScope, ServiceKind, ServiceStatus, latitude_band
+
+logger = logging.getLogger(__name__)
+
+KINDS = tuple(ServiceKind.values)
+# The "scope" under which ``ReadModel.areas`` keeps the countries and subdivisions of listings' locations.
+LOCATED = "located"
+KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+# Above this many listings changed at once, a full reload is cheaper than patching.
+PATCH_LIMIT = 20_000
+# Points added since the last build are scanned whole; past this many the point indexes are rebuilt.
+EXTRA_POINTS_LIMIT = 50_000
+_LON_CELLS = 3601
+_WORD = 64
+
+
+class Unavailable(Exception):
+    """The data does not fit the read model (e.g. more than 64 topics): use the SQL path."""
+
+
+@dataclass(frozen=True)
+class Hours:
+    """A listing's own opening hours and its channels' (what ``open_state`` takes)."""
+
+    own: tuple[WeeklyHours, ...] = ()
+    channels: tuple[WeeklyHours, ...] = ()
+
+    @property
+    def always_open_any(self) -> bool:
+        return any(hours.always_open for hours in (*self.own, *self.channels))
+
+
+def _cell(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    band = np.floor(lat * 10).astype(np.int64) + 900
+    return band * _LON_CELLS + np.floor((lon + 180.0) * 10).astype(np.int64)
+
+
+class Points:
+    """Points (with the listing row each belongs to, and a radius for coverage) sorted by grid cell.
+
+    Points of listings changed since the build are marked dead and their new points kept in a small
+    unsorted tail that every query scans whole.
+    """
+
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, row: np.ndarray, radius: np.ndarray) -> None:
+        order = np.lexsort((row, _cell(lat, lon)))
+        self.lat, self.lon, self.row, self.radius = lat[order], lon[order], row[order], radius[order]
+        self.cell = _cell(self.lat, self.lon)
+        self.alive = np.ones(len(self.lat), dtype=bool)
+        self.extra: list[tuple[float, float, int, float]] = []
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.lat, self.lon, self.row, self.radius, self.cell, self.alive))
+
+    def replace(
+        self, rows: np.ndarray, lat: np.ndarray, lon: np.ndarray, new_rows: np.ndarray, radius: np.ndarray
+    ) -> None:
+        """Drop every point of ``rows`` and add the given ones (the listings' points as they are now)."""
+        self.alive &= ~np.isin(self.row, rows)
+        dropped = set(rows.tolist())
+        self.extra = [point for point in self.extra if point[2] not in dropped]
+        self.extra.extend(zip(lat.tolist(), lon.tolist(), new_rows.tolist(), radius.tolist(), strict=True))
+
+    def in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, ...]:
+        """(lat, lon, row, radius) of the live points with lat0±dlat, lon0±dlon (bounds included)."""
+        lat_lo, lat_hi, lon_lo, lon_hi = lat0 - dlat, lat0 + dlat, lon0 - dlon, lon0 + dlon
+        bands = np.arange(latitude_band(max(lat_lo, -90.0)), latitude_band(min(lat_hi, 90.0)) + 1, dtype=np.int64)
+        first = int(np.floor((max(lon_lo, -180.0) + 180.0) * 10))
+        last = int(np.floor((min(lon_hi, 180.0) + 180.0) * 10))
+        starts = np.searchsorted(self.cell, bands * _LON_CELLS + first, "left")
+        ends = np.searchsorted(self.cell, bands * _LON_CELLS + last, "right")
+        spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
+        index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
+        lat, lon, row, radius = self.lat[index], self.lon[index], self.row[index], self.radius[index]
+        keep = self.alive[index] & (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
+        lat, lon, row, radius = lat[keep], lon[keep], row[keep], radius[keep]
+        if self.extra:
+            tail = np.array(self.extra, dtype=np.float64).reshape(-1, 4)
+            inside = (tail[:, 0] >= lat_lo) & (tail[:, 0] <= lat_hi) & (tail[:, 1] >= lon_lo) & (tail[:, 1] <= lon_hi)
+            tail = tail[inside]
+            lat, lon = np.concatenate((lat, tail[:, 0])), np.concatenate((lon, tail[:, 1]))
+            row, radius = np.concatenate((row, tail[:, 2].astype(np.int32))), np.concatenate((radius, tail[:, 3]))
+        return lat, lon, row, radius
+
+
+@dataclass
+class ReadModel:
+    revision: tuple[int, int]
+    ids: np.ndarray
+    kind: np.ndarray
+    active: np.ndarray
+    archived: np.ndarray
+    min_age: np.ndarray
+    max_age: np.ndarray
+    state: np.ndarray
+    review_due: np.ndarray
+    topics: np.ndarray
+    languages: np.ndarray
+    hours: np.ndarray
+    # Names as one UTF-8 blob and offsets into it (a million str objects would cost ~80 MB);
+    # names reloaded since the build are in ``renamed``.
+    names_blob: bytes
+    name_offsets: np.ndarray
+    translations: dict[int, dict[str, Any]]
+    locations: Points
+    coverage: Points
+    # (scope, "country" | "subdivision", code) -> rows of that coverage, in listing id order, one per coverage row;
+    # scope LOCATED: where the listing's locations are
+    areas: dict[tuple[str, str, str], np.ndarray]
+    topic_bit: dict[int, int]
+    topic_slugs: dict[int, str]
+    topic_order: list[int]
+    language_bit: dict[str, int]
+    hours_table: list[Hours]
+    renamed: dict[int, str] = field(default_factory=dict)
+    # Rows in (name, id) order as the database sorts them; read when a list first needs it after a rename.
+    by_name: np.ndarray | None = None
+    built_seconds: float = 0.0
+    patched: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def rows_of(self, service_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Rows of the given listing ids (-1 for an id the model does not hold)."""
+        wanted = np.asarray(service_ids, dtype=np.int64)
+        rows = np.searchsorted(self.ids, wanted)
+        rows = np.minimum(rows, max(len(self.ids) - 1, 0))
+        found = (self.ids[rows] == wanted) if len(self.ids) else np.zeros(len(wanted), dtype=bool)
+        return np.where(found, rows, -1)
+
+    def name_order(self) -> np.ndarray:
+        """Rows in the order the database gives ``ORDER BY name, id`` (so lists page exactly as SQL would)."""
+        if self.by_name is None:
+            order = np.empty(len(self.ids), np.int64)
+            filled = 0
+            for rows in _chunks("SELECT id FROM directory_service WHERE 1 = 1 {only} ORDER BY name, id", "id", None):
+                order[filled : filled + len(rows)] = [row[0] for row in rows]
+                filled += len(rows)
+            self.by_name = self.rows_of(order[:filled]).astype(np.int32)
+        return self.by_name
+
+    def name(self, row: int) -> str:
+        renamed = self.renamed.get(row)
+        if renamed is not None:
+            return renamed
+        return self.names_blob[self.name_offsets[row] : self.name_offsets[row + 1]].decode()
+
+    @property
+    def nbytes(self) -> int:
+        columns = [self.ids, self.kind, self.active, self.archived, self.min_age, self.max_age, self.state]
+        columns += [self.review_due, self.topics, self.languages, self.hours, self.name_offsets]
+        names = len(self.names_blob)
+        areas = sum(rows.nbytes for rows in self.areas.values())
+        return sum(c.nbytes for c in columns) + names + areas + self.locations.nbytes + self.coverage.nbytes
+
+    def hours_always_open(self) -> np.ndarray:
+        """Per entry of ``hours_table``: is any of its schedules 24/7 (kept until the table grows)."""
+        known = self.stats.get("always_open")
+        if known is None or len(known) != len(self.hours_table):
+            known = self.stats["always_open"] = np.array([entry.always_open_any for entry in self.hours_table], bool)
+        return known
+
+
+# Loading: raw SQL read in chunks, so a million listings never exist as a million Python objects at once.
+
+_CHUNK = 50_000
+_IDS_PER_QUERY = 500
+
+
+def _timestamp(value: datetime | str | None) -> float:
+    if value is None:
+        return float("nan")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _chunks(sql: str, column: str, ids: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of ``sql`` (which holds one ``{only}`` after a WHERE), all or those whose ``column`` is in ``ids``."""
+    if ids is None:
+        # A server-side cursor on PostgreSQL: the client never holds the whole result.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql.format(only=""))
+            while rows := cursor.fetchmany(_CHUNK):
+                yield rows
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = list(ids[start : start + _IDS_PER_QUERY])
+            cursor.execute(sql.format(only=f"AND {column} IN ({', '.join(['%s'] * len(part))})"), part)
+            yield cursor.fetchall()
+
+
+def revision() -> tuple[int, int]:
+    rows = _fetch("SELECT id, token FROM directory_change ORDER BY id DESC LIMIT 1")
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
+def _bits(keys: Iterable[Any], what: str) -> dict[Any, int]:
+    bits = {key: bit for bit, key in enumerate(sorted(keys))}
+    if len(bits) > _WORD:
+        raise Unavailable(f"more than {_WORD} {what}")
+    return bits
+
+
+@dataclass
+class _Vocabulary:
+    topic_bit: dict[int, int]
+    topic_slugs: dict[int, str]
+    topic_order: list[int]
+    language_bit: dict[str, int]
+
+    @classmethod
+    def read(cls) -> "_Vocabulary":
+        topics = _fetch("SELECT id, slug FROM directory_topic ORDER BY position, slug")
+        codes = [row[0] for row in _fetch("SELECT code FROM directory_language")]
+        return cls(
+            topic_bit=_bits([int(topic_id) for topic_id, _ in topics], "topics"),
+            topic_slugs={int(topic_id): slug for topic_id, slug in topics},
+            topic_order=[int(topic_id) for topic_id, _ in topics],
+            language_bit=_bits(codes, "languages"),
+        )
+
+
+_SERVICES = (
+    "SELECT id, kind, status, archived_at IS NOT NULL, min_age, max_age, verification_state, review_due, name, "
+    "translations FROM directory_service WHERE 1 = 1 {only} ORDER BY id"
+)
+_TOPICS = "SELECT service_id, topic_id FROM directory_service_topics WHERE 1 = 1 {only}"
+_LANGUAGES = (
+    "SELECT sl.service_id, l.code FROM directory_service_languages sl "
+    "INNER JOIN directory_language l ON l.id = sl.language_id WHERE 1 = 1 {only}"
+)
+_LOCATIONS = "SELECT service_id, latitude, longitude FROM directory_location WHERE latitude IS NOT NULL {only}"
+_PLACES = "SELECT service_id, country, subdivision FROM directory_location WHERE 1 = 1 {only} ORDER BY service_id, id"
+_COVERAGE = (
+    "SELECT service_id, scope, country, subdivision, latitude, longitude, radius_km FROM directory_coverage "
+    "WHERE 1 = 1 {only} ORDER BY service_id, id"
+)
+_INTERVALS = {
+    "sqlite": "(SELECT group_concat(x, ',') FROM (SELECT i.weekday || ' ' || i.opens || ' ' || i.closes AS x "
+    "FROM directory_openinginterval i WHERE i.schedule_id = sc.id ORDER BY i.weekday, i.opens, i.id))",
+    "postgresql": "(SELECT string_agg(i.weekday || ' ' || i.opens::text || ' ' || i.closes::text, ',' "
+    "ORDER BY i.weekday, i.opens, i.id) FROM directory_openinginterval i WHERE i.schedule_id = sc.id)",
+}
+_SCHEDULES = (
+    "SELECT sc.service_id, sc.channel_id IS NULL, sc.timezone, sc.always_open, {intervals} "
+    "FROM directory_schedule sc WHERE 1 = 1 {only} ORDER BY sc.service_id, sc.id"
+)
+
+
+def _weekly(zone: str, always_open: bool, spans: str | None) -> WeeklyHours:
+    intervals = []
+    if spans and not always_open:
+        for span in spans.split(","):
+            weekday, opens, closes = span.split(" ")
+            intervals.append(Interval(int(weekday), time.fromisoformat(opens), time.fromisoformat(closes)))
+    return WeeklyHours(zone, bool(always_open), tuple(intervals))
+
+
+@dataclass
+class _Listings:
+    """Column values of some listings (all, or those named), in listing id order."""
+
+    ids: np.ndarray
+    scalars: dict[str, np.ndarray]
+    names: bytes
+    name_lengths: np.ndarray
+    translations: dict[int, dict[str, Any]]
+    # (rows, hours) of the listings with schedules
+    hours: tuple[np.ndarray, list[Hours]]
+    locations: tuple[np.ndarray, np.ndarray, np.ndarray]
+    coverage: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    areas: list[tuple[int, str, str, str]]
+
+
+def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listings:
+    id_parts: list[np.ndarray] = []
+    names = bytearray()
+    name_lengths: list[np.ndarray] = []
+    translations: dict[int, dict[str, Any]] = {}
+    scalar_parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in _SCALARS if name not in ("topics", "languages", "hours")
+    }
+    for rows in _chunks(_SERVICES, "id", ids):
+        id_parts.append(np.fromiter((row[0] for row in rows), np.int64, len(rows)))
+        scalar_parts["kind"].append(
+            np.fromiter((KIND_CODE.get(row[1], len(KINDS)) for row in rows), np.int8, len(rows))
+        )
+        scalar_parts["active"].append(np.fromiter((row[2] == ServiceStatus.ACTIVE for row in rows), bool, len(rows)))
+        scalar_parts["archived"].append(np.fromiter((bool(row[3]) for row in rows), bool, len(rows)))
+        scalar_parts["min_age"].append(
+            np.fromiter((rules.NO_MIN_AGE if row[4] is None else row[4] for row in rows), np.int16, len(rows))
+        )
+        scalar_parts["max_age"].append(
+            np.fromiter((rules.NO_MAX_AGE if row[5] is None else row[5] for row in rows), np.int16, len(rows))
+        )
+        scalar_parts["state"].append(np.fromiter((rules.STATE_CODE.get(row[6], 3) for row in rows), np.int8, len(rows)))
+        scalar_parts["review_due"].append(np.fromiter((_timestamp(row[7]) for row in rows), np.float64, len(rows)))
+        encoded = [row[8].encode() for row in rows]
+        name_lengths.append(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+        names += b"".join(encoded)
+        del encoded
+        for row in rows:
+            value = row[9]
+            if isinstance(value, str):
+                value = json.loads(value) if value not in ("{}", "") else {}
+            if value:
+                translations[int(row[0])] = value
+    listing_ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
+    scalars = {
+        name: np.concatenate(parts) if parts else np.empty(0, _DTYPES[name]) for name, parts in scalar_parts.items()
+    }
+    count = len(listing_ids)
+
+    def rows_of(service_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(listing_ids, service_ids)
+
+    topics = np.zeros(count, np.uint64)
+    topic_lookup = {topic_id: np.uint64(1 << bit) for topic_id, bit in vocabulary.topic_bit.items()}
+    for rows in _chunks(_TOPICS, "service_id", ids):
+        pairs = [(service_id, topic_lookup[topic_id]) for service_id, topic_id in rows if topic_id in topic_lookup]
+        if len(pairs) < len(rows):
+            raise Unavailable("a topic not in the vocabulary")
+        if pairs:
+            np.bitwise_or.at(topics, rows_of(np.array([p[0] for p in pairs])), np.array([p[1] for p in pairs]))
+    languages = np.zeros(count, np.uint64)
+    language_lookup = {code: np.uint64(1 << bit) for code, bit in vocabulary.language_bit.items()}
+    for rows in _chunks(_LANGUAGES, "sl.service_id", ids):
+        if any(code not in language_lookup for _, code in rows):
+            raise Unavailable("a language not in the vocabulary")
+        if rows:
+            service_ids = np.array([row[0] for row in rows], np.int64)
+            np.bitwise_or.at(languages, rows_of(service_ids), np.array([language_lookup[row[1]] for row in rows]))
+    scalars["topics"], scalars["languages"] = topics, languages
+
+    weekly: dict[tuple[Any, ...], WeeklyHours] = {}
+    hours_ids: list[int] = []
+    hours_of: list[Hours] = []
+    distinct: dict[Hours, Hours] = {}
+    current_id, own_hours, channel_hours = None, [], []  # type: ignore[var-annotated]
+    schedules = _SCHEDULES.replace("{intervals}", _INTERVALS[connection.vendor])
+    for rows in _chunks(schedules, "sc.service_id", ids):
+        for service_id, own, zone, always_open, spans in rows:
+            if service_id != current_id:
+                if current_id is not None:
+                    hours_ids.append(current_id)
+                    found = Hours(tuple(own_hours), tuple(channel_hours))
+                    hours_of.append(distinct.setdefault(found, found))
+                current_id, own_hours, channel_hours = service_id, [], []
+            key = (zone, always_open, spans)
+            hours = weekly.get(key)
+            if hours is None:
+                hours = weekly[key] = _weekly(zone, always_open, spans)
+            (own_hours if own else channel_hours).append(hours)
+    if current_id is not None:
+        hours_ids.append(current_id)
+        hours_of.append(Hours(tuple(own_hours), tuple(channel_hours)))
+
+    location_parts: list[tuple[np.ndarray, ...]] = []
+    for rows in _chunks(_LOCATIONS, "service_id", ids):
+        table = np.array(rows, np.float64).reshape(-1, 3)
+        location_parts.append((table[:, 1].copy(), table[:, 2].copy(), rows_of(table[:, 0].astype(np.int64))))
+    locations = _joined(location_parts, 3)
+    coverage_parts: list[tuple[np.ndarray, ...]] = []
+    areas: list[tuple[int, str, str, str]] = []
+    for rows in _chunks(_COVERAGE, "service_id", ids):
+        radius = [(row[0], row[4], row[5], row[6]) for row in rows if row[1] == CoverageScope.RADIUS]
+        areas.extend((int(row[0]), row[1], row[2], row[3]) for row in rows)
+        table = np.array(radius, np.float64).reshape(-1, 4)
+        coverage_parts.append(
+            (table[:, 1].copy(), table[:, 2].copy(), rows_of(table[:, 0].astype(np.int64)), table[:, 3].copy())
+        )
+    coverage = _joined(coverage_parts, 4)
+    for rows in _chunks(_PLACES, "service_id", ids):
+        areas.extend((int(row[0]), LOCATED, row[1], row[2]) for row in rows)
+    hours_rows = rows_of(np.array(hours_ids, np.int64))
+    lengths = np.concatenate(name_lengths) if name_lengths else np.empty(0, np.int64)
+    return _Listings(
+        listing_ids, scalars, bytes(names), lengths, translations, (hours_rows, hours_of), locations, coverage, areas
+    )
+
+
+def _joined(parts: list[tuple[np.ndarray, ...]], width: int) -> Any:
+    """Concatenate chunks of (lat, lon, row[, radius]) columns; rows as int32."""
+    if not parts:
+        return tuple(np.empty(0, np.int32 if column == 2 else np.float64) for column in range(width))
+    joined = [np.concatenate([part[column] for part in parts]) for column in range(width)]
+    joined[2] = joined[2].astype(np.int32)
+    return tuple(joined)
+
+
+_SCALARS = ("kind", "active", "archived", "min_age", "max_age", "state", "review_due", "topics", "languages", "hours")
+_DTYPES = {
+    "kind": np.int8,
+    "active": bool,
+    "archived": bool,
+    "min_age": np.int16,
+    "max_age": np.int16,
+    "state": np.int8,
+    "review_due": np.float64,
+    "topics": np.uint64,
+    "languages": np.uint64,
+    "hours": np.int32,
+}
+
+
+def _hours_column(listings: _Listings, table: list[Hours], index: dict[Hours, int]) -> np.ndarray:
+    """Each listing's entry in ``table`` (distinct hours, added to as needed); 0 is "no hours"."""
+    column = np.zeros(len(listings.ids), np.int32)
+    rows, hours_list = listings.hours
+    numbers = np.empty(len(hours_list), np.int32)
+    for position, hours in enumerate(hours_list):
+        number = index.get(hours)
+        if number is None:
+            number = index[hours] = len(table)
+            table.append(hours)
+        numbers[position] = number
+    column[rows] = numbers
+    listings.hours[1].clear()
+    return column
+
+
+def _area_rows(areas: list[tuple[int, str, str, str]], ids: np.ndarray) -> dict[tuple[str, str, str], list[int]]:
+    found: dict[tuple[str, str, str], list[int]] = {}
+    rows = np.searchsorted(ids, np.array([area[0] for area in areas], np.int64)).tolist() if areas else []
+    for row, (_, scope, country, subdivision) in zip(rows, areas, strict=True):
+        if country or scope == CoverageScope.WORLDWIDE:
+            found.setdefault((scope, "country", country), []).append(row)
+        if subdivision:
+            found.setdefault((scope, "subdivision", subdivision), []).append(row)
+    return found
+
+
+def _release_freed_memory() -> None:
+    """Hand the build's freed row buffers back to the system (glibc keeps them otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back
+        return
+
+
+def build() -> ReadModel:
+    """Read every listing into a new model."""
+    started = clock.monotonic()
+    at = revision()
+    vocabulary = _Vocabulary.read()
+    listings = _read_listings(vocabulary, None)
+    hours_table, hours_index = [Hours()], {Hours(): 0}
+    listings.scalars["hours"] = _hours_column(listings, hours_table, hours_index)
+    offsets = np.zeros(len(listings.name_lengths) + 1, np.int64)
+    np.cumsum(listings.name_lengths, out=offsets[1:])
+    model = ReadModel(
+        revision=at,
+        ids=listings.ids,
+        names_blob=listings.names,
+        name_offsets=offsets,
+        translations=listings.translations,
+        locations=Points(*listings.locations, np.zeros(len(listings.locations[0]))),
+        coverage=Points(*listings.coverage),
+        areas={key: np.array(rows, np.int32) for key, rows in _area_rows(listings.areas, listings.ids).items()},
+        topic_bit=vocabulary.topic_bit,
+        topic_slugs=vocabulary.topic_slugs,
+        topic_order=vocabulary.topic_order,
+        language_bit=vocabulary.language_bit,
+        hours_table=hours_table,
+        **listings.scalars,  # type: ignore[arg-type]
+    )
+    _release_freed_memory()
+    model.built_seconds = clock.monotonic() - started
+    logger.info(
+        "read model: %d listings, %d located points, %d radius coverages, %.1f MB, built in %.2f s",
+        len(model.ids),
+        len(model.locations.lat),
+        len(model.coverage.lat),
+        model.nbytes / 1e6,
+        model.built_seconds,
+    )
+    return model
+
+
+def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> ReadModel:
+    """Reload the given listings into ``model`` in place; a new model when they do not fit."""
+    ids = sorted(set(service_ids))
+    vocabulary = _Vocabulary(model.topic_bit, model.topic_slugs, model.topic_order, model.language_bit)
+    listings = _read_listings(vocabulary, ids)
+    index = {entry: number for number, entry in enumerate(model.hours_table)}
+    listings.scalars["hours"] = _hours_column(listings, model.hours_table, index)
+    found = listings.ids
+    rows = model.rows_of(found)
+    fresh = rows < 0
+    if fresh.any() and len(model.ids) and found[fresh].min() <= model.ids[-1]:
+        return build()  # a new id below the newest one: rows would go out of order
+    # Listings deleted outright are no longer live anywhere.
+    gone = model.rows_of(sorted(set(ids) - set(found.tolist())))
+    gone = gone[gone >= 0]
+    model.archived[gone] = True
+    existing = np.flatnonzero(~fresh)
+    for name in _SCALARS:
+        getattr(model, name)[rows[existing]] = listings.scalars[name][existing]
+    if fresh.any():
+        for name in ("ids", *_SCALARS):
+            column = listings.ids if name == "ids" else listings.scalars[name]
+            setattr(model, name, np.concatenate((getattr(model, name), column[fresh])))
+    rows = model.rows_of(found)
+    fresh_positions = set(np.flatnonzero(fresh).tolist())
+    starts = np.concatenate(([0], np.cumsum(listings.name_lengths))).tolist()
+    for position, row in enumerate(rows.tolist()):
+        name = listings.names[starts[position] : starts[position + 1]].decode()
+        if position in fresh_positions or model.name(row) != name:
+            model.by_name = None
+        model.renamed[row] = name
+    for service_id in ids:
+        model.translations.pop(service_id, None)
+    model.translations.update(listings.translations)
+    touched = model.rows_of(ids)
+    touched = touched[touched >= 0]
+    lat, lon, located_rows = listings.locations
+    model.locations.replace(touched, lat, lon, rows[located_rows], np.zeros(len(lat)))
+    lat, lon, covered_rows, radius = listings.coverage
+    model.coverage.replace(touched, lat, lon, rows[covered_rows], radius)
+    for key, area_rows in list(model.areas.items()):
+        if np.isin(area_rows, touched).any():
+            model.areas[key] = area_rows[~np.isin(area_rows, touched)]
+    for key, new_rows in _area_rows(listings.areas, found).items():
+        new = rows[np.array(new_rows, np.int64)].astype(np.int32)
+        model.areas[key] = np.sort(np.concatenate((model.areas.get(key, np.empty(0, np.int32)), new)), kind="stable")
+    model.revision = at
+    model.patched += len(ids)
+    if len(model.locations.extra) + len(model.coverage.extra) > EXTRA_POINTS_LIMIT:
+        return build()
+    return model
+
+
+# The process's model
+
+
+_model: ReadModel | None = None
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "READ_MODEL", True))
+
+
+def current() -> ReadModel | None:
+    """The model, brought up to the database's revision first; None when disabled or unavailable."""
+    global _model
+    if not enabled():
+        return None
+    try:
+        if _model is None:
+            _model = build()
+            return _model
+        _model = _refreshed(_model)
+    except Unavailable as reason:
+        logger.warning("read model unavailable (%s): searching with SQL", reason)
+        _model = None
+        return None
+    return _model
+
+
+def _refreshed(model: ReadModel) -> ReadModel:
+    mine, token = model.revision
+    rows = _fetch(
+        "SELECT id, token FROM directory_change WHERE id = %s OR id = (SELECT MAX(id) FROM directory_change)",
+        [mine],
+    )
+    latest = max(rows, default=(0, 0))
+    own = next((row for row in rows if row[0] == mine), None)
+    if (latest[0], latest[1]) == (mine, token):
+        return model
+    if own is None or own[1] != token or latest[0] < mine:
+        return build()  # the log was rewritten (a rollback, a truncated table): start again
+    started = clock.monotonic()
+    if latest[0] - mine > PATCH_LIMIT:
+        return build()
+    changed = _fetch("SELECT DISTINCT service_id FROM directory_change WHERE id > %s AND id <= %s", [mine, latest[0]])
+    service_ids = [row[0] for row in changed]
+    if any(service_id is None for service_id in service_ids):
+        return build()
+    model = patch(model, service_ids, (int(latest[0]), int(latest[1])))
+    model.stats["last_patch_seconds"] = clock.monotonic() - started
+    model.stats["last_patch_listings"] = len(service_ids)
+    return model
+
+
+def reset() -> None:
+    """Forget the model (the next ``current()`` builds a new one)."""
+    global _model
+    _model = None
+
+
+def _built_in_child() -> ReadModel:
+    """Build in a forked child and take only the result: the rows read on the way never touch this process.
+
+    Reading a million rows leaves this process's heap fragmented (hundreds of MB it cannot hand back);
+    under ``--preload`` every worker would inherit that. The child pickles the finished model to a file.
+    """
+    connections.close_all()
+    with tempfile.TemporaryDirectory(prefix="readmodel-") as folder:
+        path = Path(folder) / "model.pickle"
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child's exit status says how it went
+            status = 1
+            try:
+                with path.open("wb") as handle:
+                    pickle.dump(build(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                status = 0
+            except Unavailable:
+                status = 3
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(child, 0)
+        if os.waitstatus_to_exitcode(status) == 3:
+            raise Unavailable("see the build's warning")
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("building the read model failed; see the log")
+        with path.open("rb") as handle:
+            model: ReadModel = pickle.load(handle)  # noqa: S301 - written just now by this process's child
+    return model
+
+
+def preload() -> None:
+    """Build the model now (gunicorn ``--preload``: in the master, shared by the workers)."""
+    global _model
+    if enabled():
+        try:
+            _model = _built_in_child() if hasattr(os, "fork") else build()
+        except Unavailable as reason:
+            logger.warning("read model unavailable (%s)", reason)
+        finally:
+            connections.close_all()
+        # Objects made so far are left alone by the collector, so the workers' copies stay shared.
+        gc.freeze()

@@ -1,0 +1,164 @@
+"""The in-memory search gives exactly the answers of the SQL reference, and follows every change."""
+
+import random
+from datetime import time, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from directory import readmodel
+from directory.models import ContactChannel, Coverage, Location, Service, ServiceKind, ServiceStatus, Topic
+from directory.search import HelpQuery, find_help
+from directory.search.memory import MemorySource
+from directory.search.reference import SqlSource
+from tests import builders
+
+pytestmark = pytest.mark.django_db
+
+CENTRES = [(50.45, -104.61, "CA", "CA-SK"), (51.51, -0.13, "GB", "GB-ENG"), (-33.87, 151.21, "AU", "AU-NSW")]
+TOPICS = ("sextortion", "image_removal", "emotional_support", "police_reporting")
+LANGUAGES = ("en", "fr", "es", "de")
+KINDS = tuple(ServiceKind.values)
+WEEKDAYS = tuple((day, time(9), time(17)) for day in range(5))
+NIGHTS = ((5, time(22), time(6)), (6, time(20), time(2)))
+
+
+def build_dataset(seed: int, size: int) -> None:
+    """Listings of every shape the search distinguishes, drawn at random around a few cities."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    for number in range(size):
+        lat, lon, country, subdivision = rng.choice(CENTRES)
+        spread = rng.choice([0.02, 0.2, 1.0])
+        point = (lat + rng.gauss(0, spread), lon + rng.gauss(0, spread))
+        shape = rng.random()
+        where: dict = {"country": country, "point": point}
+        if shape < 0.15:
+            where = {"country": country, "point": point, "radius_km": rng.choice([5.0, 30.0, 120.0])}
+        elif shape < 0.25:
+            where = {"subdivision": subdivision}
+        elif shape < 0.32:
+            where = {"country": country}
+        elif shape < 0.35:
+            where = {"worldwide": True}
+        hours: dict = rng.choice([{}, {"always_open": True}, {"hours": WEEKDAYS}, {"hours": NIGHTS}])
+        minimum = rng.choice([None, None, 13, 18])
+        created = builders.service(
+            f"Example {rng.choice('ABC')} {number:03}",
+            kind=rng.choice(KINDS),
+            topics=tuple(rng.sample(TOPICS, rng.randint(0, 2))),
+            languages=tuple(rng.sample(LANGUAGES, rng.randint(0, 2))),
+            state=rng.choice(["verified", "verified", "verified", "pending", "unverified", "stale"]),
+            timezone=rng.choice(["America/Regina", "Europe/London", "Australia/Sydney"]),
+            phone=f"+1306555{number % 100:02}{number // 100:02}",
+            min_age=minimum,
+            max_age=rng.choice([None, 17, 25]) if minimum is None or minimum < 17 else None,
+            status=rng.choice([ServiceStatus.ACTIVE] * 9 + [ServiceStatus.INACTIVE]),
+            **where,
+            **hours,
+        )
+        changes: dict = {}
+        if rng.random() < 0.1:
+            changes["review_due"] = now - timedelta(days=3)
+        if rng.random() < 0.05:
+            changes["archived_at"] = now
+        if rng.random() < 0.1:
+            changes["translations"] = {"fr": {"name": f"Exemple {number:03}"}}
+        if changes:
+            Service.objects.filter(pk=created.pk).update(**changes)
+
+
+def random_queries(rng: random.Random, count: int) -> list[HelpQuery]:
+    queries = []
+    for _ in range(count):
+        lat, lon, country, subdivision = rng.choice(CENTRES)
+        located = rng.random() < 0.85
+        queries.append(
+            HelpQuery(
+                country=country,
+                latitude=lat + rng.uniform(-1.2, 1.2) if located else None,
+                longitude=lon + rng.uniform(-1.2, 1.2) if located else None,
+                subdivision=subdivision if rng.random() < 0.7 else "",
+                topic=rng.choice(["", "", *TOPICS]),
+                language=rng.choice(LANGUAGES),
+                reply_language=rng.choice(["", "fr", "de"]),
+                kinds=tuple(sorted(rng.sample(KINDS, rng.choice([0, 0, 1, 2])))),
+                open_now=rng.random() < 0.2,
+                age=rng.choice([None, None, 12, 16, 30]),
+                verified_only=rng.random() < 0.3,
+                limit=rng.choice([1, 3, 10, 12, 30]),
+            )
+        )
+    return queries
+
+
+def answers(source, queries, now):
+    cache.clear()
+    return [find_help(query, now=now, source=source) for query in queries]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_read_model_answers_exactly_as_the_sql_reference_on_random_listings_and_queries(seed):
+    build_dataset(seed, 160)
+    rng = random.Random(seed * 1000)
+    queries = random_queries(rng, 120)
+    for now in (timezone.now(), timezone.now() + timedelta(hours=rng.randint(1, 160))):
+        expected = answers(SqlSource(), queries, now)
+        assert answers(MemorySource(readmodel.build()), queries, now) == expected
+    assert sum(len(answer.results) for answer in expected) > 400
+
+
+def test_a_change_by_any_path_is_in_the_next_answer_and_only_that_listing_is_reloaded():
+    build_dataset(3, 80)
+    readmodel.reset()
+    built = readmodel.current()
+    assert built is not None
+    queries = random_queries(random.Random(3), 40)
+    now = timezone.now()
+    target = Service.objects.filter(locations__isnull=False, status=ServiceStatus.ACTIVE).order_by("id")[0]
+    # An archive through the ORM, a new location, a new listing, and a change in raw SQL.
+    Service.objects.filter(pk=target.pk).update(archived_at=now)
+    moved = Location.objects.exclude(service=target).order_by("id")[0]
+    Location.objects.create(service=moved.service, country="CA", latitude=50.5, longitude=-104.6)
+    builders.service("Brand New Line", country="CA", point=(50.45, -104.6), topics=("sextortion",), always_open=True)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE directory_coverage SET radius_km = radius_km * 2 WHERE scope = 'radius'")
+    ContactChannel.objects.filter(service=moved.service).delete()
+
+    refreshed = readmodel.current()
+    assert refreshed is built  # patched in place, not rebuilt
+    assert 0 < built.patched < Service.objects.count()
+    expected = answers(SqlSource(), queries, now)
+    assert answers(MemorySource(refreshed), queries, now) == expected
+    assert answers(MemorySource(readmodel.build()), queries, now) == expected
+
+
+def test_a_new_topic_rebuilds_the_model():
+    build_dataset(4, 10)
+    readmodel.reset()
+    built = readmodel.current()
+    Topic.objects.create(slug="new_topic", names={"en": "New"})
+    rebuilt = readmodel.current()
+    assert rebuilt is not None
+    assert rebuilt is not built
+    assert "new_topic" in rebuilt.topic_slugs.values()
+
+
+def test_every_directory_table_logs_the_listing_it_changed():
+    created = builders.service(
+        "Logged Example", country="CA", point=(50.0, -104.0), always_open=True, phone="+13065550100"
+    )
+    sextortion = builders.topic("sextortion")
+    before = readmodel.revision()[0]
+    Coverage.objects.create(service=created, scope="country", country="CA")
+    location = Location.objects.get(service=created)
+    location.city = "Regina"
+    location.save()
+    created.schedules.get().intervals.create(weekday=1, opens=time(9), closes=time(10))
+    created.topics.set([sextortion])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT service_id FROM directory_change WHERE id > %s", [before])
+        logged = {row[0] for row in cursor.fetchall()}
+    assert logged == {created.pk}

@@ -1,0 +1,33 @@
+"""Daily SMS statistics are counted in the cache and reach the database in batches, never lowered."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sms.models import DailyStat
+from sms.service import flush_statistics, handle_inbound
+from tests.test_sms_webhook import TEXTER, build_listings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_messages_between_flushes_are_counted_in_the_cache_without_writing_to_the_database(settings):
+    settings.SMS_STATS_FLUSH_SECONDS = 60
+    build_listings()
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "1" * 32)
+    assert DailyStat.objects.get(keyword="HELP").count == 1
+    with CaptureQueriesContext(connection) as queries:
+        handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "2" * 32)
+        handle_inbound("+13065550177", "HELP S4P 3Y2", "SM" + "3" * 32)
+    assert not [q for q in queries.captured_queries if "sms_dailystat" in q["sql"]]
+    assert DailyStat.objects.get(keyword="HELP").count == 1
+    assert flush_statistics() == 1
+    assert DailyStat.objects.get(keyword="HELP").count == 3
+
+
+def test_a_flush_never_lowers_a_count_another_node_wrote():
+    build_listings()
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "4" * 32)
+    DailyStat.objects.filter(keyword="HELP").update(count=40)
+    flush_statistics()
+    assert DailyStat.objects.get(keyword="HELP").count == 40
