@@ -162,8 +162,8 @@ class ErrorDocumentingSchema(AutoSchema):
     400 where there are parameters (a postcode in the path too) or a body to get wrong; 401/403 for
     credentials, and 403 for permissions other than AllowAny; 404 everywhere (unknown ids and
     postcodes, a page past the end, an unknown ``format``); 406 for an Accept header no renderer
-    meets; 412/428 for If-Match on updates; 429 (throttles) and 503 (a database that cannot answer
-    in time) with ``Retry-After``.
+    meets; 415 for a body that is not JSON; 412/428 for If-Match on updates; 429 (throttles) and 503
+    (a database that cannot answer in time) with ``Retry-After``.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -181,6 +181,8 @@ class ErrorDocumentingSchema(AutoSchema):
         for status_code in self._credential_statuses():
             errors_[status_code] = ("Credentials are missing, wrong, or do not allow this", detail, {})
         errors_["404"] = ("Nothing is found at this address or for this postcode", detail, {})
+        if "requestBody" in operation:
+            errors_["415"] = ("The body is not JSON (Content-Type: application/json)", detail, {})
         errors_["406"] = ("No representation meets the Accept header", detail, {})
         if self.method in {"PUT", "PATCH", "DELETE"} or any(
             parameter.get("name") == "If-Match" for parameter in operation.get("parameters", ())
