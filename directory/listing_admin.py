@@ -46,6 +46,17 @@ from directory.write_serializers import (
 TIMEZONES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+def _require_in_scope(queryset: QuerySet[Any], object_id: str, message: str) -> None:
+    """An admin page of a record the user may not see is a 404, as in the write API."""
+    if not object_id.isdigit() or not queryset.filter(pk=int(object_id)).exists():
+        raise Http404(message)
+
+
+def _errors_text(detail: Any) -> str:
+    """Field errors, keyed by path as the API keys them, in one line for an admin message."""
+    return "; ".join(f"{path}: {' '.join(messages_)}" for path, messages_ in flatten(detail).items())
+
+
 def _member(request: HttpRequest) -> bool:
     return organizations_of(request.user).exists()
 
@@ -271,13 +282,11 @@ class ServiceAdmin(SimpleHistoryAdmin):
         return False  # listings are archived (a proposal), never deleted
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else 0).exists():
-            raise Http404("No such listing among the ones you maintain.")
+        _require_in_scope(self.get_queryset(request), object_id, "No such listing among the ones you maintain.")
         return super().change_view(request, object_id, *args, **kwargs)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
-        if not self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else 0).exists():
-            raise Http404("No such listing among the ones you maintain.")
+        _require_in_scope(self.get_queryset(request), object_id, "No such listing among the ones you maintain.")
         return super().history_view(request, object_id, extra_context)
 
     @admin.display(description="Review")
@@ -325,7 +334,7 @@ class ServiceAdmin(SimpleHistoryAdmin):
                 version = form.cleaned_data.get("version") or service.version
                 proposal = changes.propose_service_change(request.user, service, serializer.validated_data, version)
         except ApiValidationError as error:
-            request._proposal_error = "; ".join(f"{k}: {' '.join(v)}" for k, v in flatten(error.detail).items())  # type: ignore[attr-defined]
+            request._proposal_error = _errors_text(error.detail)  # type: ignore[attr-defined]
             return
         except changes.StaleVersion as error:
             request._proposal_error = str(error)  # type: ignore[attr-defined]
@@ -425,15 +434,14 @@ class OrganizationAdmin(SimpleHistoryAdmin):
         return False
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else 0).exists():
-            raise Http404("No such organisation among the ones you maintain.")
+        _require_in_scope(self.get_queryset(request), object_id, "No such organisation among the ones you maintain.")
         return super().change_view(request, object_id, *args, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
         data = {field: form.cleaned_data.get(field) for field in changes.ORGANIZATION_FIELDS}
         checked = OrganizationInput(data=data, context={"organization_id": obj.pk})
         if not checked.is_valid():
-            request._proposal_error = "; ".join(f"{k}: {' '.join(v)}" for k, v in flatten(checked.errors).items())  # type: ignore[attr-defined]
+            request._proposal_error = _errors_text(checked.errors)  # type: ignore[attr-defined]
             return
         if not change:
             with acting_as(request.user, "created the organisation"):
@@ -505,8 +513,7 @@ class ProposalAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else 0).exists():
-            raise Http404("No such proposal among the ones you can see.")
+        _require_in_scope(self.get_queryset(request), object_id, "No such proposal among the ones you can see.")
         return super().change_view(request, object_id, *args, **kwargs)
 
     def get_urls(self) -> list[URLPattern]:
