@@ -63,13 +63,20 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def submit(page: Any, selector: str) -> None:
+    """Click something that loads a new page, and wait until that page has loaded."""
+    with page.expect_navigation():
+        page.click(selector)
+    page.wait_for_load_state()
+
+
 def sign_in(page: Any, base: str, username: str, code: str = "") -> None:
     page.goto(f"{base}/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     if code:
         page.fill("#id_otp_token", code)
-    page.click("input[type=submit]")
+    submit(page, "input[type=submit]")
 
 
 def test_a_phone_change_goes_from_maintainer_to_moderator_to_texters(browser: Any, live_server: Any) -> None:
@@ -93,8 +100,7 @@ def test_a_phone_change_goes_from_maintainer_to_moderator_to_texters(browser: An
     assert phone.input_value() == OLD
     phone.fill("306 555 0199")
     shot(maintainer, "2-maintainer-edits-the-phone")
-    maintainer.click("input[name='_save']")
-    maintainer.wait_for_load_state()
+    submit(maintainer, "input[name='_save']")
     errors = maintainer.locator(".errornote, .errorlist, .messagelist").all_inner_texts()
     assert "waiting for a moderator" in maintainer.content(), errors
     assert "306 555 0199" in maintainer.content() or NEW in maintainer.content()
@@ -121,20 +127,19 @@ def test_a_phone_change_goes_from_maintainer_to_moderator_to_texters(browser: An
     assert moderator.inner_text("#pending-count") == "1"
     shot(moderator, "5-moderator-dashboard")
 
-    moderator.click("text=Proposals waiting for review")
-    moderator.click(f"a[href*='/admin/directory/proposal/{Proposal.objects.get().pk}/change/']")
+    submit(moderator, "text=Proposals waiting for review")
+    submit(moderator, f"a[href*='/admin/directory/proposal/{Proposal.objects.get().pk}/change/']")
     diff = moderator.inner_text("table.proposal-diff")
     assert OLD in diff
     assert NEW in diff
     shot(moderator, "6-moderator-sees-the-diff")
 
-    moderator.click("text=Approve…")
-    moderator.click("input[type=submit]")  # no evidence: refused
+    submit(moderator, "text=Approve…")
+    submit(moderator, "input[type=submit]")  # no evidence: refused
     assert "evidence" in moderator.content().lower()
     moderator.fill("#id_evidence_note", "Called the line on 2026-12-01; the new number answers.")
     shot(moderator, "7-moderator-approves-with-evidence")
-    moderator.click("input[type=submit]")
-    moderator.wait_for_load_state()
+    submit(moderator, "input[type=submit]")
     assert "approved" in moderator.content()
     assert Service.objects.get(pk=line.pk).channels.get().value == NEW
 
