@@ -131,10 +131,13 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# While Redis is unreachable each process answers from its own memory (config/cache.py says what then
+# holds per process only), and tries Redis again after this many seconds.
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 5, minimum=1)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "helpdir"),
         }

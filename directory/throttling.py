@@ -2,8 +2,8 @@
 
 A limit counts requests per clock window (a UTC minute, a UTC day): one cache key per client and window,
 created with an expiry and incremented atomically, so a request costs one round trip and every app node
-sharing the cache sees the same count. With Redis the creation and the increment are one MULTI/EXEC
-(``SET NX EX`` then ``INCRBY``): two nodes can never both be told they made the 1,000th call.
+sharing the cache sees the same count (``config.cache``: one MULTI/EXEC on Redis; while Redis is
+unreachable, each process counts on its own).
 """
 
 import math
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from config.cache import SharedCache, add_locally
 from directory.models import PartnerKey
 
 MINUTE = 60
@@ -31,25 +31,9 @@ _WINDOW_NAMES = {1: "second", MINUTE: "minute", 3600: "hour", DAY: "day"}
 def add_to_counters(deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
     """Add each delta to its counter (created at 0 with ``ttl`` seconds to live) and return the new values."""
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        keys = [backend.make_and_validate_key(name) for name, _ in deltas]
-        # The backend's own connection pool; its incr() checks EXISTS first, which is not atomic.
-        client = backend._cache.get_client(keys[0], write=True)
-        pipeline = client.pipeline(transaction=True)
-        for key, (_, delta) in zip(keys, deltas, strict=True):
-            pipeline.set(key, 0, ex=ttl, nx=True)
-            pipeline.incrby(key, delta)
-        return [int(value) for value in pipeline.execute()[1::2]]
-    return [_add_locally(backend, name, delta, ttl) for name, delta in deltas]
-
-
-def _add_locally(backend: Any, name: str, delta: int, ttl: int) -> int:
-    backend.add(name, 0, ttl)
-    try:
-        return int(backend.incr(name, delta))
-    except ValueError:  # expired between add() and incr()
-        backend.add(name, 0, ttl)
-        return int(backend.incr(name, delta))
+    if isinstance(backend, SharedCache):
+        return backend.add_to_counters(deltas, ttl)
+    return add_locally(backend, deltas, ttl)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
         database["TEST"] = {**database.get("TEST", {}), "NAME": str(folder / "test.sqlite3")}
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    if cache["BACKEND"].endswith("RedisCache") and worker.startswith("gw"):
+    if cache["BACKEND"].endswith(("RedisCache", "SharedCache")) and worker.startswith("gw"):
         base, _, number = cache["LOCATION"].rpartition("/")
         cache["LOCATION"] = f"{base}/{max(int(number or 15) - int(worker[2:]), 0)}"
 

@@ -1,0 +1,136 @@
+"""The shared cache: Redis for every node, and a process-local stand-in while Redis cannot be reached.
+
+What the cache holds is worth less than an answer. Throttle and quota counters, the SMS per-sender limit,
+the replies kept for Twilio's retries and the day's SMS statistics all live here; if Redis stops, reads and
+texts must keep being answered. So a Redis call that fails to connect (or times out) is made instead on a
+cache in this process's memory, and Redis is not tried again for ``retry_seconds`` (then the next call
+tries it). While that lasts each process counts on its own: rate limits and quotas hold per process
+rather than across nodes, a Twilio retry that lands on another node is answered afresh, and statistics
+counted locally are flushed from each process. A warning is logged when Redis is lost and when it is back.
+Any other Redis error (a wrong command, a wrong type) is a bug and is raised.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+class SharedCache(RedisCache):
+    """Django's Redis cache that answers from process memory while Redis is unreachable.
+
+    ``OPTIONS`` takes ``retry_seconds`` (default: the ``REDIS_RETRY_SECONDS`` setting) besides what Django's
+    Redis cache takes. Connections get short timeouts unless ``OPTIONS`` says otherwise: a Redis that hangs
+    must cost a request little.
+    """
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        options = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5, **(params.get("OPTIONS") or {})}
+        self.retry_seconds = float(options.pop("retry_seconds", settings.REDIS_RETRY_SECONDS))
+        params = {**params, "OPTIONS": options}
+        super().__init__(server, params)
+        self.local = LocMemCache(f"shared-cache-stand-in:{server}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+        self._retry_at = 0.0
+        self._lost = False
+
+    @property
+    def reachable(self) -> bool:
+        """False from a failed call until Redis answers again."""
+        return not self._lost
+
+    def _shared(self, call: Callable[[], Any], stand_in: Callable[[], Any]) -> Any:
+        if time.monotonic() >= self._retry_at:
+            try:
+                result = call()
+            except UNREACHABLE as error:
+                self._retry_at = time.monotonic() + self.retry_seconds
+                if not self._lost:
+                    self._lost = True
+                    logger.warning("Redis unreachable (%s): this process counts on its own", type(error).__name__)
+            else:
+                if self._lost:
+                    self._lost = False
+                    logger.warning("Redis reachable again: counting is shared across nodes")
+                return result
+        return stand_in()
+
+    def _either(self, method: str, *args: Any) -> Any:
+        return self._shared(
+            lambda: getattr(RedisCache, method)(self, *args), lambda: getattr(self.local, method)(*args)
+        )
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return bool(self._either("add", key, value, timeout, version))
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._either("get", key, default, version)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
+        self._either("set", key, value, timeout, version)
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return bool(self._either("touch", key, timeout, version))
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        return bool(self._either("delete", key, version))
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
+        return dict(self._either("get_many", list(keys), version))
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        return bool(self._either("has_key", key, version))
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        return int(self._either("incr", key, delta, version))
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> list[Any]:
+        return list(self._either("set_many", dict(data), timeout, version))
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        self._either("delete_many", list(keys), version)
+
+    def clear(self) -> None:
+        self._either("clear")
+
+    def add_to_counters(self, deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
+        """Add each delta to its counter (created at 0, ``ttl`` seconds to live); return the new values.
+
+        On Redis the creation and the increment are one MULTI/EXEC (``SET NX EX`` then ``INCRBY``), so
+        two nodes can never both be told they made the 1,000th call. (Django's ``incr`` checks ``EXISTS``
+        first, which is not atomic.)
+        """
+
+        def shared() -> list[int]:
+            keys = [self.make_and_validate_key(name) for name, _ in deltas]
+            pipeline = self._cache.get_client(keys[0], write=True).pipeline(transaction=True)
+            for key, (_, delta) in zip(keys, deltas, strict=True):
+                pipeline.set(key, 0, ex=ttl, nx=True)
+                pipeline.incrby(key, delta)
+            return [int(value) for value in pipeline.execute()[1::2]]
+
+        result: list[int] = self._shared(shared, lambda: add_locally(self.local, deltas, ttl))
+        return result
+
+
+def add_locally(backend: Any, deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
+    """``add_to_counters`` on a cache without atomic pipelines (process memory)."""
+    values = []
+    for name, delta in deltas:
+        backend.add(name, 0, ttl)
+        try:
+            values.append(int(backend.incr(name, delta)))
+        except ValueError:  # expired between add() and incr()
+            backend.add(name, 0, ttl)
+            values.append(int(backend.incr(name, delta)))
+    return values

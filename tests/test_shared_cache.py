@@ -1,0 +1,104 @@
+"""When Redis stops, reads and texts keep being answered; counting goes on per process; Redis back, shared again.
+
+A real ``redis-server`` of the test's own, on a free loopback port, is stopped and started again.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import cache, caches
+from django.test import Client, override_settings
+
+from bench.services import RedisServer, private_redis
+from config.cache import SharedCache
+from directory.throttling import add_to_counters
+from tests.test_sms_webhook import build_listings, send
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with private_redis(tmp_path) as server:
+        yield server
+
+
+def shared_cache_at(url: str, retry_seconds: float = 0.2) -> dict[str, dict[str, object]]:
+    return {
+        "default": {
+            "BACKEND": "config.cache.SharedCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "shared-cache-test",
+            "OPTIONS": {"retry_seconds": retry_seconds},
+        }
+    }
+
+
+def wait_past_retry(backend: SharedCache) -> None:
+    time.sleep(backend.retry_seconds + 0.05)
+
+
+def test_every_operation_answers_while_redis_is_down_and_is_shared_again_after(redis_server, caplog):
+    with override_settings(CACHES=shared_cache_at(redis_server.url)):
+        backend = caches["default"]
+        assert isinstance(backend, SharedCache)
+        backend.set("kept", "in redis", 60)
+        assert add_to_counters([("hits", 1)], ttl=60) == [1]
+        assert redis.Redis.from_url(redis_server.url).exists(backend.make_and_validate_key("hits")) == 1
+
+        redis_server.stop()
+        with caplog.at_level(logging.WARNING, logger="config.cache"):
+            started = time.monotonic()
+            assert backend.get("kept") is None  # Redis's copy is out of reach; no error
+            assert backend.add("lock", 1, 60) is True
+            assert backend.add("lock", 1, 60) is False
+            backend.set("reply", ("text", "en"), 60)
+            assert backend.get("reply") == ("text", "en")
+            assert backend.get_many(["reply", "missing"]) == {"reply": ("text", "en")}
+            assert backend.incr("lock") == 2
+            assert add_to_counters([("hits", 1), ("hits", 2)], ttl=60) == [1, 3]
+            assert backend.delete("lock") is True
+            assert backend.has_key("lock") is False
+            assert time.monotonic() - started < 1, "a lost Redis must cost a request little"
+        assert not backend.reachable
+        assert Client().get("/healthz/").json() == {"status": "ok", "shared_cache": "unreachable"}
+        assert [r.getMessage() for r in caplog.records].count(
+            "Redis unreachable (ConnectionError): this process counts on its own"
+        ) == 1
+
+        redis_server.start()
+        wait_past_retry(backend)
+        with caplog.at_level(logging.WARNING, logger="config.cache"):
+            assert add_to_counters([("hits", 5)], ttl=60) == [5]  # the restarted Redis kept nothing
+        assert backend.reachable
+        assert redis.Redis.from_url(redis_server.url).get(backend.make_and_validate_key("hits")) == b"5"
+        assert "Redis reachable again" in caplog.text
+
+
+@pytest.mark.django_db
+def test_texts_and_reads_are_answered_while_redis_is_down(redis_server, client, settings):
+    build_listings()
+    settings.SMS_RATE_LIMIT = 2
+    with override_settings(CACHES=shared_cache_at(redis_server.url, retry_seconds=60)):
+        cache.clear()
+        redis_server.stop()
+
+        reply = send(client, "HELP S4P 3Y2")
+        assert "Regina" in reply
+        assert send(client, "HELP S4P 3Y2", sid="SM" + "7" * 32) == send(client, "HELP S4P 3Y2", sid="SM" + "7" * 32)
+        # The per-sender limit (two) still holds in this process: one polite warning, then silence.
+        over = [send(client, "HELP", sender="+13065550177") for _ in range(4)]
+        assert all(over[:3]), over
+        assert over[2] != over[1]
+        assert over[3] == ""
+
+        response = client.get("/api/v1/nearest/", {"postcode": "S4P3Y2"})
+        assert response.status_code == 200
+        assert response.json()["results"]
+
+        for _ in range(40):
+            last = client.get("/api/v1/topics/")
+        assert last.status_code == 429, "the anonymous limit still counts, per process"
+        assert last["Retry-After"]
