@@ -31,6 +31,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from directory.changes import bump_version
 from directory.hours import Interval, WeeklyHours, describe, weekly_hours_from_schedule
 from directory.models import (
     MAX_AGE,
@@ -1590,7 +1591,10 @@ def _write_service(plan: ServicePlan, topics: dict[str, Topic], options: ImportO
         Coverage.objects.create(service=service, **vars(area))
     for place in plan.locations:
         Location.objects.create(service=service, **vars(place))
-    return "updated" if existing is not None else "created"
+    if existing is None:
+        return "created"
+    bump_version(service)  # edits made on the version before the import are now stale (412)
+    return "updated"
 
 
 def _sync_organization(plan: OrganizationPlan) -> Organization:

@@ -112,6 +112,22 @@ def test_a_second_import_changes_nothing(tmp_path):
     assert snapshot() == before
 
 
+def test_an_import_that_changes_a_listing_makes_edits_on_the_old_version_stale(tmp_path):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    run_import(tmp_path / "services.json")
+    service = Service.objects.get(hsds_id=records[0]["id"])
+    before = service.version
+    assert run_import(tmp_path / "services.json").count("updated") == 0
+    assert Service.objects.get(pk=service.pk).version == before  # nothing changed, nothing bumped
+
+    records[0]["description"] = "A description the source changed."
+    (tmp_path / "changed.json").write_text(json.dumps(records), encoding="utf-8")
+    assert "updated 1" in run_import(tmp_path / "changed.json")
+    assert Service.objects.get(pk=service.pk).version > before
+
+
 def test_a_dry_run_reports_what_would_change_and_writes_nothing(tmp_path):
     hsds_listings.build()
     export(tmp_path)
