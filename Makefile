@@ -6,7 +6,7 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test setup setup-dev browser seed lint typecheck migrations-check schema schema-check test-sqlite test-postgres fuzz bench bench-quick clean
+.PHONY: run test setup setup-dev browser seed lint typecheck migrations-check schema schema-check test-sqlite test-postgres fuzz bench bench-quick faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ bench: setup-dev
 
 bench-quick: setup-dev
 	$(BIN)/python -m bench --quick
+
+## 60 s of reads, texts and maintainers' edits at 64 connections: on SQLite, then on a PostgreSQL and a Redis
+## of its own that it kills and stops mid-run (bench/faults.py; the suite runs a short variant).
+faults: setup-dev
+	$(BIN)/python -m bench.faults --database sqlite
+	$(BIN)/python -m bench.faults --database postgres
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm
