@@ -1,4 +1,8 @@
-"""Start and stop gunicorn on 127.0.0.1, and read its workers' memory from /proc."""
+"""Start and stop gunicorn on 127.0.0.1, and read its workers' memory from /proc.
+
+The benchmark, ``bench.freshness`` and the two-node test (``tests/test_two_nodes.py``) all start their
+servers here.
+"""
 
 import http.client
 import os
