@@ -6,12 +6,16 @@ point indexes (locations; radius coverage with its radius) sorted by 0.1-degree 
 area coverage (worldwide, country, subdivision) as row arrays per area.
 
 The database stays the source of truth. Triggers log every change to a listing or its parts in
-``directory_change`` (migration 0009), in the writing transaction; the newest entry is the revision.
+``directory_change`` (migration 0012), in the writing transaction; the newest entry is the revision.
 ``current()`` compares it with the model's own (one indexed query) and, when it moved, reloads only the
-listings named since. Building is ``build()``; under gunicorn ``--preload`` the master builds once and
-the workers share the pages until they write to them.
+listings named since. On PostgreSQL an entry's id is taken when its transaction writes, not when it
+commits, so a later id can be seen first: the ids missing below the revision are kept as gaps and asked
+for again by the same query until they appear (then their listings are reloaded) or ``GAP_SECONDS`` pass
+(a rolled-back transaction's id never appears). Building is ``build()``; under gunicorn ``--preload`` the
+master builds once and the workers share the pages until they write to them.
 """
 
+import contextlib
 import ctypes
 import gc
 import json
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from directory import rules
 from directory.hours import Interval, WeeklyHours
@@ -44,6 +48,11 @@ KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 PATCH_LIMIT = 20_000
 # Points added since the last build are scanned whole; past this many the point indexes are rebuilt.
 EXTRA_POINTS_LIMIT = 50_000
+# How long an id missing below the revision is waited for, and how many are kept at most.
+GAP_SECONDS = 600.0
+GAP_LIMIT = 1000
+# A build looks this many ids below its revision for transactions still in flight (they took the newest ids).
+BUILD_LOOKBACK = 100
 _LON_CELLS = 3601
 _WORD = 64
 
@@ -153,6 +162,8 @@ class ReadModel:
     built_seconds: float = 0.0
     patched: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    # Change-log ids below the revision not yet seen (uncommitted when last asked), with when to stop asking.
+    gaps: dict[int, float] = field(default_factory=dict)
 
     def rows_of(self, service_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows of the given listing ids (-1 for an id the model does not hold)."""
@@ -236,6 +247,20 @@ def _chunks(sql: str, column: str, ids: Sequence[int] | None) -> Iterator[list[t
 def revision() -> tuple[int, int]:
     rows = _fetch("SELECT id, token FROM directory_change ORDER BY id DESC LIMIT 1")
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
+def _missing(after: int, upto: int, seen: Iterable[int]) -> dict[int, float]:
+    """The ids in (after, upto] not among ``seen``, each to be asked for until GAP_SECONDS from now."""
+    deadline = clock.monotonic() + GAP_SECONDS
+    absent = sorted(set(range(after + 1, upto + 1)) - set(seen))[-GAP_LIMIT:]
+    return dict.fromkeys(absent, deadline)
+
+
+def _recent_gaps(upto: int) -> dict[int, float]:
+    """At a build: ids missing among the last BUILD_LOOKBACK up to the revision (transactions still in flight)."""
+    after = max(0, upto - BUILD_LOOKBACK)
+    seen = _fetch("SELECT id FROM directory_change WHERE id > %s AND id <= %s", [after, upto])
+    return _missing(after, upto, (row[0] for row in seen))
 
 
 def _bits(keys: Iterable[Any], what: str) -> dict[Any, int]:
@@ -483,9 +508,20 @@ def _release_freed_memory() -> None:
 
 
 def build() -> ReadModel:
-    """Read every listing into a new model."""
+    """Read every listing into a new model.
+
+    On PostgreSQL in one transaction: its server-side cursors then live on one server connection, also
+    behind a pooler in transaction mode (PgBouncer). Not on SQLite, where a transaction here would be an
+    IMMEDIATE one, holding the write lock while a million rows are read.
+    """
+    with transaction.atomic() if connection.vendor == "postgresql" else contextlib.nullcontext():
+        return _build()
+
+
+def _build() -> ReadModel:
     started = clock.monotonic()
     at = revision()
+    gaps = _recent_gaps(at[0])
     vocabulary = _Vocabulary.read()
     listings = _read_listings(vocabulary, None)
     hours_table, hours_index = [Hours()], {Hours(): 0}
@@ -506,6 +542,7 @@ def build() -> ReadModel:
         topic_order=vocabulary.topic_order,
         language_bit=vocabulary.language_bit,
         hours_table=hours_table,
+        gaps=gaps,
         **listings.scalars,  # type: ignore[arg-type]
     )
     _release_freed_memory()
@@ -603,24 +640,37 @@ def current() -> ReadModel | None:
 
 def _refreshed(model: ReadModel) -> ReadModel:
     mine, token = model.revision
+    now = clock.monotonic()
+    gaps = {gap: deadline for gap, deadline in model.gaps.items() if deadline > now}
+    asked = [mine, *gaps]
+    placeholders = ", ".join(["%s"] * len(asked))
     rows = _fetch(
-        "SELECT id, token FROM directory_change WHERE id = %s OR id = (SELECT MAX(id) FROM directory_change)",
-        [mine],
+        f"SELECT id, token, service_id FROM directory_change WHERE id IN ({placeholders}) "  # noqa: S608 - only %s
+        "OR id = (SELECT MAX(id) FROM directory_change)",
+        asked,
     )
-    latest = max(rows, default=(0, 0))
+    latest = max(((row[0], row[1]) for row in rows), default=(0, 0))
     own = next((row for row in rows if row[0] == mine), None)
-    if (latest[0], latest[1]) == (mine, token):
+    filled = [row for row in rows if row[0] in gaps]
+    if (latest[0], latest[1]) == (mine, token) and not filled:
+        model.gaps = gaps
         return model
     if own is None or own[1] != token or latest[0] < mine:
         return build()  # the log was rewritten (a rollback, a truncated table): start again
     started = clock.monotonic()
     if latest[0] - mine > PATCH_LIMIT:
         return build()
-    changed = _fetch("SELECT DISTINCT service_id FROM directory_change WHERE id > %s AND id <= %s", [mine, latest[0]])
-    service_ids = [row[0] for row in changed]
-    if any(service_id is None for service_id in service_ids):
+    changed = _fetch("SELECT id, service_id FROM directory_change WHERE id > %s AND id <= %s", [mine, latest[0]])
+    service_ids = {row[1] for row in changed} | {row[2] for row in filled}
+    if None in service_ids:
         return build()
-    model = patch(model, service_ids, (int(latest[0]), int(latest[1])))
+    for row in filled:
+        del gaps[row[0]]
+    gaps.update(_missing(mine, latest[0], (row[0] for row in changed)))
+    patched = patch(model, sorted(service_ids), (int(latest[0]), int(latest[1])))
+    if patched is model:  # else a new build, which found the gaps below its own revision
+        model.gaps = dict(sorted(gaps.items())[-GAP_LIMIT:])
+    model = patched
     model.stats["last_patch_seconds"] = clock.monotonic() - started
     model.stats["last_patch_listings"] = len(service_ids)
     return model
@@ -650,6 +700,8 @@ def _built_in_child() -> ReadModel:
                 status = 0
             except Unavailable:
                 status = 3
+            except BaseException:
+                logger.exception("building the read model failed")
             finally:
                 os._exit(status)
         _, status = os.waitpid(child, 0)

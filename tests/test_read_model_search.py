@@ -162,3 +162,86 @@ def test_every_directory_table_logs_the_listing_it_changed():
         cursor.execute("SELECT service_id FROM directory_change WHERE id > %s", [before])
         logged = {row[0] for row in cursor.fetchall()}
     assert logged == {created.pk}
+
+
+def _archived_in(model: readmodel.ReadModel, service_id: int) -> bool:
+    return bool(model.archived[model.rows_of([service_id])[0]])
+
+
+def test_a_change_logged_below_the_revision_after_it_was_read_is_still_loaded():
+    """A transaction's change-log id is taken when it writes; a later id can commit, and be seen, first."""
+    first = builders.service("First Line", country="CA", point=(50.45, -104.6), always_open=True)
+    second = builders.service("Second Line", country="CA", point=(50.46, -104.6), always_open=True)
+    readmodel.reset()
+    model = readmodel.current()
+    assert model is not None
+    Service.objects.filter(pk=first.pk).update(archived_at=timezone.now())
+    with connection.cursor() as cursor:
+        # As if the first change were still uncommitted: its entry is not there yet.
+        cursor.execute("SELECT id, token FROM directory_change WHERE service_id = %s ORDER BY id DESC", [first.pk])
+        late_id, late_token = cursor.fetchone()
+        cursor.execute("DELETE FROM directory_change WHERE id = %s", [late_id])
+    Service.objects.filter(pk=second.pk).update(archived_at=timezone.now())
+
+    assert readmodel.current() is model
+    assert model.revision[0] > late_id
+    assert late_id in model.gaps
+    assert _archived_in(model, second.pk)
+    assert not _archived_in(model, first.pk)
+
+    with connection.cursor() as cursor:  # the first transaction commits
+        cursor.execute(
+            "INSERT INTO directory_change (id, service_id, token) VALUES (%s, %s, %s)", [late_id, first.pk, late_token]
+        )
+    assert readmodel.current() is model
+    assert _archived_in(model, first.pk)
+    assert late_id not in model.gaps
+
+
+def test_a_gap_is_given_up_after_a_while(monkeypatch):
+    """A rolled-back transaction's id never appears: it is asked for only until GAP_SECONDS have passed."""
+    first = builders.service("First Line", country="CA", point=(50.45, -104.6), always_open=True)
+    monkeypatch.setattr(readmodel, "GAP_SECONDS", 0.0)
+    readmodel.reset()
+    model = readmodel.current()
+    assert model is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM directory_change")
+        (top,) = cursor.fetchone()
+        cursor.execute("INSERT INTO directory_change (id, service_id, token) VALUES (%s, %s, 7)", [top + 2, first.pk])
+    readmodel.current()
+    assert model.revision[0] == top + 2
+    readmodel.current()
+    assert model.gaps == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_committing_out_of_order_both_reach_the_model():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its entries commit in id order")
+    import psycopg
+
+    first = builders.service("First Line", country="CA", point=(50.45, -104.6), always_open=True)
+    second = builders.service("Second Line", country="CA", point=(50.46, -104.6), always_open=True)
+    readmodel.reset()
+    model = readmodel.current()
+    assert model is not None
+    params = connection.settings_dict
+    other = psycopg.connect(
+        host=params["HOST"],
+        port=params["PORT"],
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+    )
+    try:
+        other.execute("UPDATE directory_service SET archived_at = now() WHERE id = %s", [first.pk])  # not committed
+        Service.objects.filter(pk=second.pk).update(archived_at=timezone.now())  # committed, a later id
+        assert readmodel.current() is model
+        assert _archived_in(model, second.pk)
+        assert not _archived_in(model, first.pk)
+        other.commit()
+    finally:
+        other.close()
+    assert readmodel.current() is model
+    assert _archived_in(model, first.pk)
