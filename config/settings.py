@@ -226,6 +226,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "directory.auth.lockout_response"
+# Behind a proxy, the client's address as the rate limits see it (API_TRUSTED_PROXIES), not the proxy's.
+AXES_CLIENT_IP_CALLABLE = "directory.auth.client_address"
 AXES_VERBOSE = False
 
 # Pages load scripts only from this app: no inline script, no CDN. Swagger UI and Redoc set inline styles

@@ -20,6 +20,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.cache import SharedCache, add_locally
+from directory.auth import client_address
 from directory.models import PartnerKey
 
 MINUTE = 60
@@ -118,7 +119,7 @@ class ClientRateThrottle(BaseThrottle):
         if request.user and request.user.is_authenticated:
             client, name = f"user:{request.user.pk}", "user"
         else:
-            client, name = f"anon:{self.get_ident(request)}", "anonymous"
+            client, name = f"anon:{client_address(request)}", "anonymous"
         refusal = consume(client, [Limit(name, allowed, seconds)])
         if refusal is not None:
             raise LimitExceeded(refusal)

@@ -91,6 +91,27 @@ def test_repeated_failures_from_one_address_lock_that_address_for_every_account(
     assert sign_in("alice", PASSWORD, address="198.51.100.7").status_code == 200
 
 
+def test_behind_a_trusted_proxy_one_client_s_failures_lock_that_client_not_everyone(settings) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    builders.maintainer("alice")
+
+    def through_proxy(username: str, password: str, client: str, claimed: str = "") -> Any:
+        forwarded = f"{claimed}, {client}" if claimed else client
+        return APIClient().post(
+            TOKEN,
+            {"username": username, "password": password},
+            format="json",
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for attempt in range(5):
+        # What the client writes in the header itself does not change who it is.
+        through_proxy(f"guess{attempt}", "wrong", "203.0.113.9", claimed=f"198.51.100.{attempt}")
+    assert through_proxy("alice", PASSWORD, "203.0.113.9").status_code == 429
+    assert through_proxy("alice", PASSWORD, "198.51.100.7").status_code == 200
+
+
 def test_the_admin_sign_in_is_throttled_the_same_way() -> None:
     builders.moderator("mona")
     browser = Client(REMOTE_ADDR="203.0.113.20")
