@@ -9,7 +9,7 @@ import hmac
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -436,6 +436,8 @@ def _record(intent: Intent, language: str, country: str, simulated: bool, text: 
 # at most every ``SMS_STATS_FLUSH_SECONDS`` by whichever message comes; counters live two days.
 _STATS_SECONDS = 2 * DAY
 _DIMENSIONS = ("keyword", "topic", "language", "country", "postcode_prefix", "result_count")
+# Flushes this early in a day copy the day before too: its last messages came after its last flush.
+_YESTERDAY_OPEN = timedelta(minutes=15)
 
 
 def _stat_key(day: date, *parts: object) -> str:
@@ -443,7 +445,8 @@ def _stat_key(day: date, *parts: object) -> str:
 
 
 def _count_message(**dimensions: object) -> None:
-    today = timezone.now().date()
+    now = timezone.now()
+    today = now.date()
     values = tuple(dimensions[name] for name in _DIMENSIONS)
     digest = hashlib.sha256(repr(values).encode()).hexdigest()[:32]
     if cache.add(_stat_key(today, "dimensions", digest), values, _STATS_SECONDS):
@@ -452,6 +455,8 @@ def _count_message(**dimensions: object) -> None:
         cache.set(_stat_key(today, "kind", number), digest, _STATS_SECONDS)
     add_to_counters([(_stat_key(today, "count", digest), 1)], _STATS_SECONDS)
     if cache.add("sms:stat:flushed", 1, settings.SMS_STATS_FLUSH_SECONDS):
+        if now - datetime.combine(today, time.min, tzinfo=now.tzinfo) < _YESTERDAY_OPEN:
+            flush_statistics(today - timedelta(days=1))  # what came after yesterday's last flush
         flush_statistics(today)
 
 

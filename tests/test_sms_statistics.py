@@ -1,8 +1,12 @@
 """Daily SMS statistics are counted in the cache and reach the database in batches, never lowered."""
 
+from datetime import UTC, datetime
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from sms.models import DailyStat
 from sms.service import flush_statistics, handle_inbound
@@ -31,3 +35,19 @@ def test_a_flush_never_lowers_a_count_another_node_wrote():
     DailyStat.objects.filter(keyword="HELP").update(count=40)
     flush_statistics()
     assert DailyStat.objects.get(keyword="HELP").count == 40
+
+
+def test_the_last_messages_of_a_day_reach_its_statistics_after_midnight(settings, monkeypatch):
+    settings.SMS_STATS_FLUSH_SECONDS = 60
+    build_listings()
+    clock = {"now": datetime(2026, 12, 1, 23, 59, 0, tzinfo=UTC)}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "5" * 32)  # flushed at once: the first of the minute
+    clock["now"] = datetime(2026, 12, 1, 23, 59, 40, tzinfo=UTC)
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "6" * 32)  # counted in the cache only
+    assert DailyStat.objects.get(date="2026-12-01", keyword="HELP").count == 1
+    cache.delete("sms:stat:flushed")  # the flush interval has passed
+    clock["now"] = datetime(2026, 12, 2, 0, 0, 30, tzinfo=UTC)
+    handle_inbound("+13065550177", "HELP S4P 3Y2", "SM" + "7" * 32)
+    assert DailyStat.objects.get(date="2026-12-01", keyword="HELP").count == 2
+    assert DailyStat.objects.get(date="2026-12-02", keyword="HELP").count == 1
