@@ -98,7 +98,19 @@ class ContactSerializer(serializers.ModelSerializer[ContactChannel]):
         fields = ["kind", "value", "display", "extension", "sms_keyword", "label", "is_primary"]
 
 
+# Wall-clock times of a schedule: no offset (the schedule's time zone says where), so not RFC 3339 "time".
+CLOCK_SECONDS_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+
+
+@extend_schema_field({"type": "string", "pattern": CLOCK_SECONDS_PATTERN, "example": "09:00:00"})
+class ClockTimeField(serializers.TimeField):
+    """A local wall-clock time as HH:MM:SS, in the time zone of the schedule it belongs to."""
+
+
 class IntervalSerializer(serializers.ModelSerializer[OpeningInterval]):
+    opens = ClockTimeField(read_only=True)
+    closes = ClockTimeField(read_only=True, help_text="At or before opens: the interval runs past midnight")
+
     class Meta:
         model = OpeningInterval
         fields = ["weekday", "opens", "closes"]

@@ -5,6 +5,7 @@ E.164 (or a short code's digits), ISO codes upper-cased, times as ``HH:MM``. Fie
 own, and fields that do not exist, are refused by name rather than ignored.
 """
 
+import re
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -106,12 +107,26 @@ def _clock(value: Any) -> str:
     return value.strftime("%H:%M")
 
 
+CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@extend_schema_field({"type": "string", "pattern": CLOCK_PATTERN, "example": "09:00"})
+class ClockInputField(serializers.TimeField):
+    """A local wall-clock time written HH:MM, exactly (two digits each), in the schedule's time zone."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str) or not re.fullmatch(CLOCK_PATTERN, value):
+            self.fail("invalid", format="HH:MM")
+        return super().to_internal_value(value)
+
+
 class IntervalInput(StrictSerializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
-    opens = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"], help_text="HH:MM, local time")
-    closes = serializers.TimeField(
-        format="%H:%M", input_formats=["%H:%M"], help_text="HH:MM; at or before opens runs past midnight"
-    )
+    opens = ClockInputField(help_text="HH:MM, local time")
+    closes = ClockInputField(help_text="HH:MM; at or before opens runs past midnight")
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
