@@ -8,11 +8,19 @@ one channel. An entry that is not a line of the service itself (an emergency num
 Channel values are E.164 (``+18006686868``) when libphonenumber says the number can be dialled from
 abroad, otherwise the digits as dialled inside the country (``988``, ``116123``, ``131444``,
 ``1800551800``). Star codes keep their star (``*877``): without it they dial something else.
+
+A few national short codes that the researched listings give are missing from libphonenumber's
+short-number metadata (India's 1930 cyber crime line, New Zealand Police's 105, Germany's 116 016…).
+``fixtures/short_codes.csv`` names each, with the listing and the source that give it; those, and only
+those, are accepted as short codes of their country too.
 """
 
+import csv
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
 
 import phonenumbers
 from phonenumbers import shortnumberinfo
@@ -29,7 +37,19 @@ _ENTRY = re.compile(
 _EXTENSION_ONLY = re.compile(r"^ext\.?\s*(?P<extension>\d+)(?:\s*\((?P<bracket>[^()]*)\))?\s*(?P<rest>.*)$")
 # "from outside UK: +44 203 879 8560", or with no colon before an international number: "from abroad +33 1 …".
 _LABELLED_NUMBER = re.compile(r"^(?P<label>[^:+]+?)(?::\s*|\s+(?=\+))(?P<number>\+?[0-9][0-9 ()-]*[0-9])$")
-_SMS_ENTRY = re.compile(r"^(?P<number>\+?[0-9][0-9 -]*[0-9])(?:\s*\(text (?P<keyword>[A-Z0-9]+)\))?$")
+# "4282 (text 'Netsafe')", "234 (free text)", "741741 (text HOME)".
+_SMS_ENTRY = re.compile(
+    r"^(?P<number>\+?[0-9][0-9 -]*[0-9])"
+    r"(?:\s*\((?:text\s+(?P<quote>['\"]?)(?P<keyword>[A-Za-z0-9]+)(?P=quote)|free text)\))?$"
+)
+SHORT_CODES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "short_codes.csv"
+
+
+@cache
+def listed_short_codes() -> frozenset[tuple[str, str]]:
+    """(country, digits) of the short codes in ``fixtures/short_codes.csv``."""
+    with SHORT_CODES_FILE.open(encoding="utf-8", newline="") as handle:
+        return frozenset((row["country"], row["number"]) for row in csv.DictReader(handle))
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,8 @@ def dial_value(text: str, country: str) -> str | None:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return _digits(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
     if shortnumberinfo.is_valid_short_number_for_region(number, country):
+        return _digits(written)
+    if (country, _digits(written)) in listed_short_codes():
         return _digits(written)
     return None
 
@@ -148,7 +170,7 @@ def parse_sms_field(raw: str, country: str) -> ParsedContacts:
             notes.append(entry)
             continue
         channels.append(
-            ContactSpec(kind="sms", value=value, display=match["number"], sms_keyword=match["keyword"] or "")
+            ContactSpec(kind="sms", value=value, display=match["number"], sms_keyword=(match["keyword"] or "").upper())
         )
     return ParsedContacts(channels=tuple(channels), notes=tuple(notes))
 

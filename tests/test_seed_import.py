@@ -28,6 +28,7 @@ from directory.models import (
     Topic,
     VerificationState,
 )
+from directory.phones import reachable_from
 from directory.seed import (
     CoverageSpec,
     WeeklyHours,
@@ -438,9 +439,29 @@ def test_every_row_is_imported_and_summarised(seed_output):
     assert "verification: pending 73, verified 80" in seed_output
     assert "    IN: pending 12\n" in seed_output
     assert "    DE: pending 10, verified 3\n" in seed_output
-    assert "107 phone/SMS channels parsed (phone 99, sms 8)" in seed_output
-    assert "23 phone/SMS entries not parsed" in seed_output
-    assert "    Youthline: 234 (free text)\n" in seed_output
+    assert "123 phone/SMS channels parsed (phone 113, sms 10)" in seed_output
+    # Only emergency numbers are left as notes (the service already gives them itself).
+    assert "7 phone/SMS entries not parsed" in seed_output
+    assert "    Gwent Police: 999 emergency\n" in seed_output
+
+
+@pytest.mark.django_db
+def test_national_short_codes_libphonenumber_does_not_know_become_channels(seed_output):
+    """The listed ones (fixtures/short_codes.csv): dialled as written, only from inside their country."""
+
+    def values(name: str, kind: str = "phone") -> list[str]:
+        return list(service(name).channels.filter(kind=kind).values_list("value", flat=True))
+
+    assert "1930" in values("National Cyber Crime Reporting Portal and helpline 1930 (I4C, Ministry of Home Affairs)")
+    assert "1930" in values("Tamil Nadu Police \N{EN DASH} State Cyber Crime Wing")
+    assert "14416" in values("Tele-MANAS (National Tele Mental Health Programme)")
+    assert values("NZ Police \N{EN DASH} Wellington Central Police Station") == ["105"]
+    assert values("Hilfetelefon Gewalt gegen Frauen") == ["116016"]
+    netsafe = service("Netsafe").channels.get(kind="sms")
+    assert (netsafe.value, netsafe.sms_keyword) == ("4282", "NETSAFE")
+    assert values("Youthline", "sms") == ["234"]
+    assert not reachable_from("phone", "1930", ["IN"], "NZ")
+    assert reachable_from("phone", "1930", ["IN"], "IN")
 
 
 @pytest.mark.django_db
