@@ -66,14 +66,53 @@ def _editor(request: HttpRequest) -> bool:
 
 
 class ChannelForm(forms.ModelForm):
-    """A contact line, read as the write API reads it: phones to E.164 or a short code's digits."""
+    """A contact line, read as the write API reads it: phones to E.164 or a short code's digits.
+
+    Its own hours (when the line keeps other hours than the listing, e.g. a chat open evenings only) are
+    written like the listing's, and are in the time zone the line's hours already have, else the listing's.
+    """
+
+    hours_always_open = forms.BooleanField(required=False, label="24/7")
+    hours_weekly = forms.CharField(
+        required=False,
+        label="Hours of this line",
+        widget=forms.TextInput(attrs={"size": 28, "placeholder": "e.g. Mon-Fri 18:00-23:00"}),
+        help_text="Only when this line keeps other hours than the listing",
+    )
 
     class Meta:
         model = ContactChannel
         fields = ["kind", "value", "display", "extension", "sms_keyword", "label", "is_primary"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedule = Schedule.objects.filter(channel=self.instance).first() if self.instance.pk else None
+        if self.schedule is not None:
+            self.fields["hours_always_open"].initial = self.schedule.always_open
+            intervals = [Interval(i.weekday, i.opens, i.closes) for i in self.schedule.intervals.all()]
+            self.fields["hours_weekly"].initial = format_weekly(intervals)
+
+    def clean_hours_weekly(self) -> list[Interval]:
+        try:
+            return parse_weekly(self.cleaned_data.get("hours_weekly") or "")
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def hours(self, listing_timezone: str) -> dict[str, Any] | None:
+        """This line's own hours in the write representation, or None when it keeps the listing's."""
+        data = self.cleaned_data
+        if not (data.get("hours_always_open") or data.get("hours_weekly")):
+            return None
+        return _hours_data(
+            self.schedule.timezone if self.schedule else listing_timezone,
+            bool(data.get("hours_always_open")),
+            data.get("hours_weekly") or [],
+        )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("hours_always_open") and data.get("hours_weekly"):
+            self.add_error("hours_weekly", "A line open 24/7 has no opening hours to list.")
         if not data.get("kind") or not data.get("value"):
             return data
         service = self.instance.service if self.instance.service_id else None
@@ -109,7 +148,17 @@ class ProposingInline(admin.TabularInline):
 class ChannelInline(ProposingInline):
     model = ContactChannel
     form = ChannelForm
-    fields = ["kind", "value", "display", "extension", "sms_keyword", "label", "is_primary"]
+    fields = [
+        "kind",
+        "value",
+        "display",
+        "extension",
+        "sms_keyword",
+        "label",
+        "is_primary",
+        "hours_weekly",
+        "hours_always_open",
+    ]
 
 
 class CoverageInline(ProposingInline):
@@ -186,14 +235,17 @@ class ServiceForm(forms.ModelForm):
         data = self.cleaned_data
         if not (data.get("hours_always_open") or data.get("hours_weekly")):
             return None
-        return {
-            "timezone": data["hours_timezone"],
-            "always_open": bool(data.get("hours_always_open")),
-            "intervals": [
-                {"weekday": i.weekday, "opens": f"{i.opens:%H:%M}", "closes": f"{i.closes:%H:%M}"}
-                for i in data.get("hours_weekly") or []
-            ],
-        }
+        return _hours_data(data["hours_timezone"], bool(data.get("hours_always_open")), data.get("hours_weekly") or [])
+
+
+def _hours_data(timezone: str, always_open: bool, intervals: list[Interval]) -> dict[str, Any]:
+    return {
+        "timezone": timezone,
+        "always_open": always_open,
+        "intervals": [
+            {"weekday": i.weekday, "opens": f"{i.opens:%H:%M}", "closes": f"{i.closes:%H:%M}"} for i in intervals
+        ],
+    }
 
 
 def _rows(formset: Any, fields: list[str]) -> list[dict[str, Any]]:
@@ -205,7 +257,7 @@ def _rows(formset: Any, fields: list[str]) -> list[dict[str, Any]]:
 
 
 def proposed_service(form: ServiceForm, formsets: list[Any], base: dict[str, Any]) -> dict[str, Any]:
-    """The write representation a saved admin form proposes (per-channel hours are kept as they are)."""
+    """The write representation a saved admin form proposes."""
     data = dict(base)
     data.update({field: form.cleaned_data[field] for field in changes.SERVICE_SCALARS if field in form.cleaned_data})
     if form.cleaned_data.get("organization"):
@@ -220,8 +272,7 @@ def proposed_service(form: ServiceForm, formsets: list[Any], base: dict[str, Any
                 if not channel_form.cleaned_data or channel_form.cleaned_data.get("DELETE"):
                     continue
                 row = {field: channel_form.cleaned_data.get(field) for field in changes.CHANNEL_FIELDS}
-                existing = channel_form.instance.pk and Schedule.objects.filter(channel=channel_form.instance).first()
-                rows.append({**row, "hours": changes.schedule_data(existing) if existing else None})
+                rows.append({**row, "hours": channel_form.hours(form.cleaned_data.get("hours_timezone") or "")})
             data["channels"] = rows
         elif formset.model is Coverage:
             data["coverage"] = _rows(formset, list(changes.COVERAGE_FIELDS))

@@ -1,11 +1,13 @@
 """The admin for NGO staff: their organisations only, proposals instead of saves, moderators with a code."""
 
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from directory.models import Proposal
+from directory import changes
+from directory.models import Proposal, Schedule
 from tests import builders
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +103,88 @@ def test_a_moderator_signs_in_with_the_code_and_sees_the_dashboard(world: dict[s
 
 def test_maintainers_may_use_the_sms_simulator(world: dict[str, Any]) -> None:
     assert browser_for(world["alice"]).get("/sms/simulator/").status_code == 200
+
+
+class _FormValues(HTMLParser):
+    """What a browser would submit for the page's change form: every named field with its current value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, Any] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        name = attributes.get("name")
+        if tag == "input" and name and attributes.get("type") not in ("submit", "button", "file"):
+            if attributes.get("type") == "checkbox":
+                if "checked" in attributes:
+                    self.values.setdefault(name, []).append(attributes.get("value") or "on")
+            else:
+                self.values[name] = attributes.get("value") or ""
+        elif tag == "select" and name:
+            self._select = name
+            self.values.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in attributes:
+            self.values[self._select].append(attributes.get("value") or "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(html: str) -> dict[str, Any]:
+    parser = _FormValues()
+    parser.feed(html)
+    return {name: value for name, value in parser.values.items() if value != []}
+
+
+def test_a_maintainer_proposes_a_lines_own_hours_in_the_admin(world: dict[str, Any]) -> None:
+    alice = browser_for(world["alice"])
+    url = f"/admin/directory/service/{world['a'].pk}/change/"
+    values = form_values(alice.get(url).content.decode())
+    assert values["channels-0-hours_weekly"] == ""
+    values.update(
+        {
+            "hours_timezone": "America/Regina",
+            "hours_weekly": "Mon-Fri 09:00-17:00",
+            "channels-0-hours_weekly": "Sat 18:00-02:00",
+        }
+    )
+    response = alice.post(url, values, follow=True)
+    assert "waiting for a moderator" in response.content.decode()
+    proposed = Proposal.objects.get().data
+    assert proposed["hours"]["intervals"][0] == {"weekday": 0, "opens": "09:00", "closes": "17:00"}
+    assert proposed["channels"][0]["hours"] == {
+        "timezone": "America/Regina",
+        "always_open": False,
+        "intervals": [{"weekday": 5, "opens": "18:00", "closes": "02:00"}],
+    }
+    assert not world["a"].schedules.exists()  # nothing served before a moderator approves
+
+    mona = builders.moderator("mona2")
+    changes.approve(mona, Proposal.objects.get(), evidence_note="Checked the line's page")
+    line = world["a"].channels.get()
+    assert Schedule.objects.get(channel=line).intervals.get().weekday == 5
+    again = form_values(alice.get(url).content.decode())
+    assert again["channels-0-hours_weekly"] == "Sat 18:00-02:00"
+
+
+def test_a_lines_hours_that_cannot_be_read_are_refused_by_name(world: dict[str, Any]) -> None:
+    alice = browser_for(world["alice"])
+    url = f"/admin/directory/service/{world['a'].pk}/change/"
+    values = form_values(alice.get(url).content.decode())
+    values["channels-0-hours_weekly"] = "evenings"
+    page = alice.post(url, values).content.decode()
+    assert not Proposal.objects.exists()
+    assert "errorlist" in page
