@@ -54,7 +54,7 @@ from directory.models import (
 from directory.phones import dial_value
 from directory.regions import region_name
 from directory.search import effective_verification, service_open_now, with_squared_distance, within_radius
-from directory.validators import is_country_code, is_subdivision_code, language_for, validate_timezone
+from directory.validators import is_country_code, is_digits, is_subdivision_code, language_for, validate_timezone
 
 HSDS_VERSION = "3.0"
 SCHEMA_DIR = Path(settings.BASE_DIR) / "fixtures" / "hsds-3.0"
@@ -307,7 +307,7 @@ def _phones(service: Service, ids: dict[int, str]) -> list[dict[str, Any]]:
         words = [channel.label]
         if channel.sms_keyword:
             words.append(f"text {channel.sms_keyword}")
-        extension = int(channel.extension) if channel.extension.isdigit() else None
+        extension = int(channel.extension) if is_digits(channel.extension) else None
         phones.append(
             _compact(
                 {

@@ -34,6 +34,7 @@ from directory.models import (
     Service,
 )
 from directory.permissions import is_moderator, may_edit, organizations_of, proposals_of, services_of
+from directory.validators import is_digits
 from directory.write_serializers import (
     ChannelInput,
     EvidenceInput,
@@ -48,7 +49,7 @@ TIMEZONES = [("", "—")] + [(name, name) for name in sorted(zoneinfo.available_
 
 def _require_in_scope(queryset: QuerySet[Any], object_id: str, message: str) -> None:
     """An admin page of a record the user may not see is a 404, as in the write API."""
-    if not object_id.isdigit() or not queryset.filter(pk=int(object_id)).exists():
+    if not is_digits(object_id) or not queryset.filter(pk=int(object_id)).exists():
         raise Http404(message)
 
 

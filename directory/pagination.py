@@ -4,6 +4,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
+from directory.validators import is_digits
+
 
 class DirectoryPagination(PageNumberPagination):
     """Page-number pagination that rejects malformed ``page``/``page_size`` with a 400."""
@@ -16,7 +18,7 @@ class DirectoryPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_query_param, "1")
         if raw in self.last_page_strings:
             return raw
-        if not raw.isdigit() or int(raw) < 1:
+        if not is_digits(raw) or int(raw) < 1:
             raise ValidationError({self.page_query_param: ["Must be a whole number of 1 or more (or 'last')."]})
         return raw
 
@@ -24,7 +26,7 @@ class DirectoryPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not is_digits(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )

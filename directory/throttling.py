@@ -22,6 +22,7 @@ from rest_framework.throttling import BaseThrottle
 from config.cache import SharedCache, add_locally
 from directory.auth import client_address
 from directory.models import PartnerKey
+from directory.validators import is_digits
 
 MINUTE = 60
 DAY = 86400
@@ -84,7 +85,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """``"120/minute"`` → ``(120, 60)``; junk raises ImproperlyConfigured."""
     count, _, period = rate.partition("/")
     seconds = _PERIODS.get(period.strip()[:1])
-    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+    if not is_digits(count.strip()) or int(count) < 1 or seconds is None:
         raise ImproperlyConfigured(f"A rate must look like 120/minute (N/second|minute|hour|day), got {rate!r}")
     return int(count), seconds
 

@@ -17,6 +17,11 @@ def _timezones() -> frozenset[str]:
 _WHOLE_NUMBER = re.compile(r"\s*-?[0-9]+\s*")
 
 
+def is_digits(value: str) -> bool:
+    """True for ASCII digits only: ``str.isdigit`` also says True for "²" or "①", which ``int()`` refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def is_whole_number(value: object) -> bool:
     """True for an int or digits ("15", "-1"); False for "15.0", "1e3": a query's integer is written as one."""
     if isinstance(value, bool):

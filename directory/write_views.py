@@ -29,6 +29,7 @@ from directory.audit import acting_as
 from directory.history import service_history
 from directory.models import Membership, Organization, Proposal, ProposalAction, ProposalState, Service
 from directory.permissions import IsModerator, is_moderator, may_edit, organizations_of, proposals_of, services_of
+from directory.validators import is_digits
 from directory.versions import etag, expected_version
 from directory.write_serializers import (
     MODERATOR_SERVICE_FIELDS,
@@ -66,7 +67,7 @@ PROPOSED = OpenApiResponse(ProposalSerializer, description="Stored as a proposal
 
 def record_id(raw: str) -> int:
     """An id from the address; anything but digits names no record (404, never a 500)."""
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise NotFound("No such record.")
     return int(raw)
 
@@ -259,7 +260,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
             queryset = queryset.filter(state=state)
         service = self.request.query_params.get("service")
         if service:
-            if not service.isdigit():
+            if not is_digits(service):
                 raise serializers.ValidationError({"service": ["Must be a listing id."]})
             queryset = queryset.filter(service_id=int(service))
         return queryset.order_by("created_at", "id")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from directory.accounts import ensure_user, make_maintainer
 from directory.management.commands._password import PASSWORD_VARIABLE, read_password
 from directory.models import MembershipRole, Organization
+from directory.validators import is_digits
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         wanted = options["organization"]
         found = Organization.objects.filter(name=wanted)
-        if wanted.isdigit():
+        if is_digits(wanted):
             found = found | Organization.objects.filter(pk=int(wanted))
         organization = found.first()
         if organization is None:

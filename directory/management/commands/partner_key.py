@@ -7,10 +7,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date
 
 from directory.models import PartnerKey
+from directory.validators import is_digits
 
 
 def _positive(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
+    if not is_digits(raw) or int(raw) < 1:
         raise ValueError(raw)
     return int(raw)
 
