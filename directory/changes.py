@@ -4,13 +4,15 @@ The rule: what the public sees is what a moderator approved. A person's change t
 organisation, through the API or the admin, is never applied on the spot: it becomes a ``Proposal``
 (the full proposed version and its field-level diff against the version it was based on) and the public
 keeps getting the approved version until a moderator other than its author approves it with evidence.
-Operator commands (``load_seed``, imports) apply their data directly: whoever runs them reviewed it.
+Imports go through it too (``import_hsds`` proposes as the account it is run as); only ``load_seed``,
+the operator's bootstrap of the directory's own curated data, writes listings directly.
 
 Every listing and organisation carries a ``version``. A change names the version it was based on; the
 check and the bump are one conditional UPDATE (``... WHERE id = %s AND version = %s``), so of two edits
 made on the same version exactly one wins and the other gets ``StaleVersion``.
 """
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import time, timedelta
 from typing import Any
@@ -96,8 +98,12 @@ class NotPending(ChangeError):
 # Snapshots: the write representation of a listing, the same shape the write API accepts.
 
 
-def snapshot(service: Service) -> dict[str, Any]:
-    """The listing as plain JSON values, nested parts included (the shape of a proposal's ``data``)."""
+def snapshot(service: Service, *, ids: bool = False) -> dict[str, Any]:
+    """The listing as plain JSON values, nested parts included (the shape of a proposal's ``data``).
+
+    ``ids``: with the listing's and its locations' HSDS ids (``hsds_id``), as an import's proposals carry
+    them so that approval keeps the ids of the other directory's records. The write API's shape has none.
+    """
     schedules = list(Schedule.objects.filter(service=service).prefetch_related("intervals"))
     by_channel = {s.channel_id: s for s in schedules}
     data: dict[str, Any] = {"organization": service.organization_id}
@@ -113,9 +119,24 @@ def snapshot(service: Service) -> dict[str, Any]:
         {field: getattr(c, field) for field in COVERAGE_FIELDS} for c in service.coverage.order_by("id")
     ]
     data["locations"] = [
-        {field: getattr(loc, field) for field in LOCATION_FIELDS} for loc in service.locations.order_by("id")
+        {field: getattr(loc, field) for field in LOCATION_FIELDS} | ({"hsds_id": str(loc.hsds_id)} if ids else {})
+        for loc in service.locations.order_by("id")
     ]
+    if ids:
+        data["hsds_id"] = str(service.hsds_id)
     return data
+
+
+def without_ids(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A proposal's data without the HSDS ids an import adds: what a listing says, not what it is called."""
+    content = _without_id(data)
+    if isinstance(content.get("locations"), list):
+        content["locations"] = [_without_id(row) if isinstance(row, Mapping) else row for row in content["locations"]]
+    return content
+
+
+def _without_id(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "hsds_id"}
 
 
 def organization_snapshot(organization: Organization) -> dict[str, Any]:
@@ -129,13 +150,14 @@ def schedule_data(schedule: Schedule | None) -> dict[str, Any] | None:
         "timezone": schedule.timezone,
         "always_open": schedule.always_open,
         "intervals": [
-            {"weekday": i.weekday, "opens": _clock(i.opens), "closes": _clock(i.closes)}
+            {"weekday": i.weekday, "opens": clock_text(i.opens), "closes": clock_text(i.closes)}
             for i in schedule.intervals.order_by("weekday", "opens")
         ],
     }
 
 
-def _clock(value: time) -> str:
+def clock_text(value: time) -> str:
+    """A time as the write shape holds it: HH:MM."""
     return value.strftime("%H:%M")
 
 
@@ -159,25 +181,53 @@ def current_draft(service: Service) -> dict[str, Any]:
     return snapshot(service)
 
 
-def propose_new_service(actor: Any, organization: Organization, data: Mapping[str, Any]) -> Proposal:
-    """A new listing: stored only as a proposal, so it appears in no public answer until approved."""
+def propose_new_service(
+    actor: Any, organization: Organization, data: Mapping[str, Any], *, source_url: str = "", source_note: str = ""
+) -> Proposal:
+    """A new listing: stored only as a proposal, so it appears in no public answer until approved.
+
+    ``source_url`` and ``source_note`` say where the data comes from, for the moderator (kept in the
+    proposal's evidence fields until a moderator's own evidence replaces them on approval). A new listing
+    that names its HSDS id (an import's) supersedes a pending proposal of the same new listing.
+    """
     with transaction.atomic(), acting_as(actor, "proposed a new listing"):
+        if data.get("hsds_id"):
+            Proposal.objects.filter(
+                action=ProposalAction.CREATE, state=ProposalState.PENDING, data__hsds_id=data["hsds_id"]
+            ).update(state=ProposalState.SUPERSEDED, decided_at=timezone.now())
         return Proposal.objects.create(
             action=ProposalAction.CREATE,
             organization=organization,
             data={**data, "organization": organization.pk},
-            diff=diff({}, data),
+            diff=diff({}, without_ids(data)),
             author=actor,
+            evidence_url=source_url,
+            evidence_note=source_note,
         )
 
 
+def pending_new_listing(hsds_id: str) -> Proposal | None:
+    """The pending proposal of a new listing with this HSDS id (an import's), if there is one."""
+    return Proposal.objects.filter(
+        action=ProposalAction.CREATE, state=ProposalState.PENDING, data__hsds_id=hsds_id
+    ).first()
+
+
 def propose_service_change(
-    actor: Any, service: Service, data: Mapping[str, Any], expected_version: int, action: str = ProposalAction.UPDATE
+    actor: Any,
+    service: Service,
+    data: Mapping[str, Any],
+    expected_version: int,
+    action: str = ProposalAction.UPDATE,
+    *,
+    source_url: str = "",
+    source_note: str = "",
 ) -> Proposal:
     """Store a change (or an archive) of a listing as its one pending proposal; the listing stays as it is.
 
     The edit is made on ``expected_version``; a later pending proposal of the same listing supersedes the
-    earlier one (it was made on top of it), and both stay in the history.
+    earlier one (it was made on top of it), and both stay in the history. ``source_url`` and
+    ``source_note``: as for ``propose_new_service``.
     """
     with transaction.atomic(), acting_as(actor, f"proposed: {action}"):
         version = _claim(Service, service.pk, expected_version)
@@ -192,8 +242,10 @@ def propose_service_change(
             service=service,
             base_version=version,
             data=dict(data),
-            diff=_action_diff(action, live, data),
+            diff=_action_diff(action, live, without_ids(data)),
             author=actor,
+            evidence_url=source_url,
+            evidence_note=source_note,
         )
 
 
@@ -363,7 +415,9 @@ def apply_organization(organization: Organization, data: Mapping[str, Any]) -> N
 
 def apply_service(service: Service, data: Mapping[str, Any]) -> None:
     """Make ``service`` (saved or not) what ``data`` says, replacing only the nested parts that differ."""
-    before = snapshot(service) if service.pk else {}
+    before = snapshot(service, ids=True) if service.pk else {}
+    if service.pk is None and data.get("hsds_id"):
+        service.hsds_id = uuid.UUID(str(data["hsds_id"]))  # an imported listing keeps its source's id
     for field in SERVICE_SCALARS:
         if field in data:
             setattr(service, field, data[field])
@@ -379,9 +433,17 @@ def apply_service(service: Service, data: Mapping[str, Any]) -> None:
     if "coverage" in data and data["coverage"] != before.get("coverage"):
         service.coverage.all().delete()
         Coverage.objects.bulk_create(Coverage(service=service, **row) for row in data["coverage"])
-    if "locations" in data and data["locations"] != before.get("locations"):
+    if "locations" in data and not _same_locations(data["locations"], before.get("locations", [])):
         service.locations.all().delete()
         Location.objects.bulk_create(Location(service=service, **row) for row in data["locations"])
+
+
+def _same_locations(wanted: Sequence[Mapping[str, Any]], live: Sequence[Mapping[str, Any]]) -> bool:
+    """The live locations (with their ids) already say what ``wanted`` says, ids included where it gives them."""
+    return len(wanted) == len(live) and all(
+        dict(row) == (dict(current) if "hsds_id" in row else _without_id(current))
+        for row, current in zip(wanted, live, strict=True)
+    )
 
 
 def _language(code: str) -> Language:

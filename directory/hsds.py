@@ -7,11 +7,13 @@ fields (``PROFILE_FIELDS``) instead of bending HSDS ones (see ``PROFILE_SUMMARY`
 Ids are UUIDs: organisations, services and locations keep theirs (``hsds_id``); every other record's
 id is derived from its parent's and its place in the listing, so the same data always gets the same ids.
 
-The import reads records into plans (pure, every problem collected per record), then writes every
-plan in one transaction in ``write_plans``: the only function here that writes.
+The import reads records into plans (pure, every problem collected per record), then, in one
+transaction in ``write_plans`` (the only function here that writes), proposes every listing it would
+create or change through ``directory.changes``: a moderator approves each before the public sees it.
 """
 
 import contextlib
+import copy
 import csv
 import json
 import uuid
@@ -31,7 +33,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from directory.changes import bump_version
+from directory import changes
+from directory.audit import acting_as
 from directory.hours import Interval, WeeklyHours, describe, weekly_hours_from_schedule
 from directory.models import (
     MAX_AGE,
@@ -42,9 +45,11 @@ from directory.models import (
     GeocodePrecision,
     Language,
     Location,
-    OpeningInterval,
     Organization,
     OrganizationKind,
+    Proposal,
+    ProposalAction,
+    ProposalState,
     Schedule,
     Service,
     ServiceKind,
@@ -1305,6 +1310,9 @@ class _RecordReader:
         )
         if sum(plan.channel is None for plan in plans) > 1:
             self.error("schedules: the service's own hours are in more than one time zone")
+        channels = [plan.channel for plan in plans if plan.channel is not None]
+        if len(channels) != len(set(channels)):
+            self.error("schedules: a contact channel's hours are in more than one time zone")
         return plans
 
     def zone(self, entry: dict[str, Any]) -> str | None:
@@ -1485,42 +1493,87 @@ def _reject_taken_ids(plans: Sequence[RecordPlan]) -> None:
             result.plan = None
 
 
-def stored_plan(service: Service, now: datetime) -> ServicePlan | None:
-    """What a stored listing looks like as a plan, to tell whether an import would change it."""
-    return plan_service(service_record(service, now), ImportOptions(source="")).plan
+def listing_data(plan: ServicePlan, organization_id: int, review_interval_days: int) -> dict[str, Any]:
+    """What a plan proposes, in the shape of ``changes.snapshot(service, ids=True)``.
+
+    The same shape the write API validates a listing into, plus the HSDS ids of the listing and its
+    locations, so that the approved listing keeps the ids the other directory gave them.
+    """
+    hours = {schedule.channel: _hours_data(schedule) for schedule in plan.schedules}
+    data: dict[str, Any] = {"organization": organization_id, "hsds_id": str(uuid.UUID(plan.hsds_id))}
+    for name in changes.SERVICE_SCALARS:
+        data[name] = review_interval_days if name == "review_interval_days" else copy.deepcopy(getattr(plan, name))
+    data["topics"] = sorted(plan.topics)
+    data["languages"] = sorted(plan.languages)
+    data["channels"] = [
+        {**{name: getattr(channel, name) for name in changes.CHANNEL_FIELDS}, "hours": hours.get(number)}
+        for number, channel in enumerate(plan.channels)
+    ]
+    data["hours"] = hours.get(None)
+    data["coverage"] = [{name: getattr(area, name) for name in changes.COVERAGE_FIELDS} for area in plan.coverage]
+    data["locations"] = [
+        {**{name: getattr(place, name) for name in changes.LOCATION_FIELDS}, "hsds_id": str(uuid.UUID(place.hsds_id))}
+        for place in plan.locations
+    ]
+    return data
 
 
-# --- Import: the one place that writes ---------------------------------------------------------------
+def _hours_data(schedule: SchedulePlan) -> dict[str, Any]:
+    return {
+        "timezone": schedule.timezone,
+        "always_open": schedule.always_open,
+        "intervals": [
+            {"weekday": weekday, "opens": changes.clock_text(opens), "closes": changes.clock_text(closes)}
+            for weekday, opens, closes in sorted(schedule.intervals)
+        ],
+    }
+
+
+# --- Import: the one place that writes, through directory.changes --------------------------------------
+
+OUTCOMES = ("created", "changed", "unchanged")
 
 
 @dataclass
 class ImportReport:
-    outcomes: dict[str, list[str]] = field(default_factory=dict)
+    """Per outcome, the records' labels: ``created`` and ``changed`` are proposals made (or, on a dry run,
+    that would be made), ``unchanged`` records need none."""
+
+    outcomes: dict[str, list[str]] = field(default_factory=lambda: {outcome: [] for outcome in OUTCOMES})
     topics_created: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, outcome: str, label: str) -> None:
-        self.outcomes.setdefault(outcome, []).append(label)
+        self.outcomes[outcome].append(label)
 
 
 def write_plans(
     plans: Sequence[RecordPlan],
     options: ImportOptions,
     *,
+    actor: Any,
     taxonomy: Sequence[TopicPlan] = (),
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
-    """Write every plan in one transaction (rolled back on ``dry_run``); a plan with errors is a bug here."""
+    """Propose every listing the plans would create or change, as ``actor``, in one transaction.
+
+    Listings change only through ``directory.changes``: each new or changed listing becomes a proposal
+    that a moderator other than ``actor`` approves, so no public answer changes here. Organisations,
+    topics and languages (not listings) are synced directly, recorded as ``actor``'s. A dry run rolls it
+    all back. A plan with errors is a bug here.
+    """
     if any(plan.plan is None for plan in plans):
         raise ValueError("rejected records cannot be written: nothing is imported while any record is bad")
     now = now or timezone.now()
     report = ImportReport()
-    with transaction.atomic():
-        topics = _sync_topics([*taxonomy, *(topic for plan in plans for topic in plan.topics)], report)
+    with transaction.atomic(), acting_as(actor, f"import_hsds from {options.source}"):
+        _sync_topics([*taxonomy, *(topic for plan in plans for topic in plan.topics)], report)
         for number, result in enumerate(plans, start=1):
             assert result.plan is not None
-            report.add(_write_service(result.plan, topics, options, now), result.label)
+            outcome, detail = _propose_service(result.plan, actor, options, now, report)
+            report.add(outcome, result.label + detail)
             if progress and (number % 100 == 0 or number == len(plans)):
                 progress(number, len(plans))
         if dry_run:
@@ -1540,61 +1593,58 @@ def _sync_topics(wanted: Sequence[TopicPlan], report: ImportReport) -> dict[str,
     return topics
 
 
-def _write_service(plan: ServicePlan, topics: dict[str, Topic], options: ImportOptions, now: datetime) -> str:
-    existing = with_relations(Service.objects.filter(hsds_id=plan.hsds_id)).first()
-    if existing is not None and existing.verified_by_id is not None:
-        return "kept_by_moderator"
-    if existing is not None and stored_plan(existing, now) == plan:
-        return "unchanged"
-    service = existing or Service(hsds_id=plan.hsds_id)
-    service.organization = _sync_organization(plan.organization)
-    for name in ("name", "kind", "status", "description", "translations", "min_age", "max_age"):
-        setattr(service, name, getattr(plan, name))
-    for name in ("is_free", "is_anonymous", "is_confidential", "hours_note"):
-        setattr(service, name, getattr(plan, name))
-    # An import is an operator's act on someone else's data: pending, with the source as its evidence.
-    service.verification_state = VerificationState.PENDING
-    service.verified_at = service.review_due = None
-    service.verified_by = None
-    service.evidence_url = options.source if options.source.startswith(("http://", "https://")) else ""
-    service.evidence_sources = [options.source]
-    service.evidence_note = (
-        f"Imported from HSDS data ({options.source}), record {plan.hsds_id}, on {now.date().isoformat()}. "
-        "Pending: these facts rest on another directory's data; check them against the organisation's own pages."
+def _propose_service(
+    plan: ServicePlan, actor: Any, options: ImportOptions, now: datetime, report: ImportReport
+) -> tuple[str, str]:
+    """Propose the listing a plan describes, unless it (or its pending proposal) already says that.
+
+    Returns the outcome and what the report adds to the record's label (the proposal's number).
+    """
+    organization = _sync_organization(plan.organization)
+    for code in plan.languages:  # A language row is shared: it keeps the name it was first given.
+        Language.objects.get_or_create(code=code, defaults={"name": plan.language_names[code]})
+    web = options.source.startswith(("http://", "https://")) and len(options.source) <= 500
+    source_url = options.source if web else ""
+    source_note = (
+        f"Imported from HSDS data ({options.source}), record {plan.hsds_id}, on {now.date().isoformat()}, "
+        f"by {actor.get_username()}. These facts rest on another directory's data: check them against the "
+        "organisation's own pages before approving."
     )
-    service.source_seen = now.date()
-    service.save()
-    service.topics.set([topics[slug] for slug in plan.topics])
-    service.languages.set(
-        [
-            Language.objects.get_or_create(code=code, defaults={"name": plan.language_names[code]})[0]
-            for code in plan.languages
-        ]
-    )
-    service.schedules.all().delete()
-    service.channels.all().delete()
-    service.coverage.all().delete()
-    service.locations.all().delete()
-    channels = [
-        ContactChannel.objects.create(service=service, position=n, **vars(c)) for n, c in enumerate(plan.channels)
-    ]
-    for spec in plan.schedules:
-        schedule = Schedule.objects.create(
-            service=service,
-            channel=None if spec.channel is None else channels[spec.channel],
-            timezone=spec.timezone,
-            always_open=spec.always_open,
-        )
-        for weekday, opens, closes in spec.intervals:
-            OpeningInterval.objects.create(schedule=schedule, weekday=weekday, opens=opens, closes=closes)
-    for area in plan.coverage:
-        Coverage.objects.create(service=service, **vars(area))
-    for place in plan.locations:
-        Location.objects.create(service=service, **vars(place))
+    existing = Service.objects.filter(hsds_id=plan.hsds_id).first()
     if existing is None:
-        return "created"
-    bump_version(service)  # edits made on the version before the import are now stale (412)
-    return "updated"
+        data = listing_data(plan, organization.pk, _default_review_interval())
+        waiting = changes.pending_new_listing(data["hsds_id"])
+        if waiting is not None and waiting.data == data:
+            return "unchanged", f" (proposal #{waiting.pk} already proposes it)"
+        proposal = changes.propose_new_service(
+            actor, organization, data, source_url=source_url, source_note=source_note
+        )
+        return "created", f" (proposal #{proposal.pk}{_replacing(waiting)})"
+    if existing.organization_id != organization.pk:
+        report.notes.append(
+            f"service {plan.hsds_id}: the record names the organisation {organization.name!r}; the listing stays "
+            f"with {existing.organization.name!r} (a listing never moves to another organisation)"
+        )
+    data = listing_data(plan, existing.organization_id, existing.review_interval_days)
+    if data == changes.snapshot(existing, ids=True):
+        return "unchanged", ""
+    waiting = existing.proposals.filter(state=ProposalState.PENDING).first()
+    if waiting is not None and waiting.action == ProposalAction.UPDATE and waiting.data == data:
+        return "unchanged", f" (proposal #{waiting.pk} already proposes it)"
+    proposal = changes.propose_service_change(
+        actor, existing, data, existing.version, source_url=source_url, source_note=source_note
+    )
+    return "changed", f" (proposal #{proposal.pk}{_replacing(waiting)})"
+
+
+def _replacing(waiting: Proposal | None) -> str:
+    if waiting is None:
+        return ""
+    return f", superseding #{waiting.pk} by {waiting.author.get_username() if waiting.author else 'nobody'}"
+
+
+def _default_review_interval() -> int:
+    return int(Service._meta.get_field("review_interval_days").default)
 
 
 def _sync_organization(plan: OrganizationPlan) -> Organization:
@@ -1613,5 +1663,6 @@ def _sync_organization(plan: OrganizationPlan) -> Organization:
     if any(getattr(organization, key) != value for key, value in wanted.items()):
         for key, value in wanted.items():
             setattr(organization, key, value)
+        organization.version += 1  # proposals made on the version before are now in conflict
         organization.save()
     return organization

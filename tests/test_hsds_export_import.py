@@ -1,4 +1,9 @@
-"""export_hsds and import_hsds: valid files, the round trip, idempotence, and imports that change nothing."""
+"""export_hsds and import_hsds: valid files, the round trip through review, idempotence, and imports that
+change nothing.
+
+An import proposes: every listing it would create or change becomes a proposal made as the ``--as``
+account, and only a moderator's approval (through ``directory.changes``) changes what the public sees.
+"""
 
 import copy
 import csv
@@ -13,14 +18,32 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 from frictionless import validate
+from rest_framework.test import APIClient
 
-from directory import hsds
-from directory.models import ChannelKind, Organization, Schedule, Service, Topic, VerificationState
+from directory import changes, hsds
+from directory.models import (
+    ChannelKind,
+    Organization,
+    Proposal,
+    ProposalAction,
+    ProposalState,
+    Schedule,
+    Service,
+    Topic,
+    VerificationState,
+)
 from tests import builders, hsds_listings
 
 pytestmark = pytest.mark.django_db
 
 SOURCE = "https://directory.example.org/hsds/"
+IMPORTER = "importer"
+
+
+@pytest.fixture(autouse=True)
+def accounts() -> dict[str, Any]:
+    """The operator's account the import proposes as, and another moderator who reviews its proposals."""
+    return {"importer": builders.moderator(IMPORTER), "reviewer": builders.moderator("rhea")}
 
 
 def export(directory: Path) -> list[dict]:
@@ -28,14 +51,34 @@ def export(directory: Path) -> list[dict]:
     return hsds_listings.read_json(directory / "services.json")
 
 
-def run_import(path: Path, *args: str) -> str:
+def run_import(path: Path, *args: str, actor: str = IMPORTER) -> str:
     out = io.StringIO()
-    call_command("import_hsds", str(path), "--source", SOURCE, *args, stdout=out, stderr=io.StringIO())
+    call_command("import_hsds", str(path), "--source", SOURCE, "--as", actor, *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+def approve_all(reviewer: Any) -> list[Proposal]:
+    """A second moderator approves every pending proposal, with the source the proposal names as evidence."""
+    approved = []
+    for proposal in Proposal.objects.filter(state=ProposalState.PENDING).order_by("id"):
+        assert proposal.author is not None
+        assert proposal.author.username == IMPORTER
+        approved.append(changes.approve(reviewer, proposal, evidence_url=proposal.evidence_url or SOURCE))
+    return approved
 
 
 def snapshot() -> list[tuple]:
     return list(Service.objects.order_by("hsds_id").values_list("hsds_id", "name", "updated_at", "verification_state"))
+
+
+def proposals() -> list[tuple]:
+    return list(Proposal.objects.order_by("id").values_list("id", "action", "state", "base_version"))
+
+
+def public_names(client: APIClient) -> set[str]:
+    listed = client.get("/api/v1/services/", {"verified": "any", "page_size": "100"}).json()["results"]
+    nearest = client.get("/api/v1/nearest/", {"country": "CA"}).json()["results"]
+    return {row["name"] for row in listed} | {row["name"] for row in nearest}
 
 
 def test_the_exported_json_validates_against_the_hsds_schema_and_the_package_with_frictionless(tmp_path):
@@ -68,14 +111,20 @@ def tables(directory: Path) -> dict[str, list[dict[str, str]]]:
 
 
 @pytest.mark.parametrize("form", ["services.json", "datapackage.json"])
-def test_export_then_import_into_an_empty_database_then_export_gives_the_same_data(tmp_path, form):
+def test_export_then_import_into_an_empty_database_then_approval_then_export_gives_the_same_data(
+    tmp_path, form, accounts
+):
     hsds_listings.build()
     builders.topic("parent_support")  # A topic no listing has yet: the package still carries it.
     first = export(tmp_path / "first")
     builders.clear_directory()
     assert not Service.objects.exists()
     assert not Topic.objects.exists()
-    run_import(tmp_path / "first" / form)
+    output = run_import(tmp_path / "first" / form)
+    assert "proposed: created 5, changed 0, unchanged 0" in output
+    assert not Service.objects.exists()
+    assert export(tmp_path / "before_review") == []
+    assert len(approve_all(accounts["reviewer"])) == 5
     second = export(tmp_path / "second")
     assert hsds_listings.comparable(second) == hsds_listings.comparable(first)
     if form == "datapackage.json":
@@ -83,60 +132,149 @@ def test_export_then_import_into_an_empty_database_then_export_gives_the_same_da
     assert Schedule.objects.filter(channel__kind=ChannelKind.CHAT, timezone="America/Regina").count() == 1
 
 
-def test_imported_listings_are_pending_with_their_source_as_evidence(tmp_path):
+def test_imported_listings_are_proposals_naming_their_source_and_record_for_the_moderator(tmp_path, accounts):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    Organization.history.all().delete()
+    output = run_import(tmp_path / "services.json")
+    assert "Imported as proposals by importer, waiting for a moderator: proposed: created 5" in output
+    assert f"proposed as a new listing: service {records[0]['id']}" in output
+    assert not Service.objects.exists()
+    # Organisations are not listings: synced directly, and the history says who did it and from where.
+    created = Organization.history.filter(history_type="+")
+    assert {(entry.history_user, entry.history_change_reason) for entry in created} == {
+        (accounts["importer"], f"import_hsds from {SOURCE}")
+    }
+    by_record = {proposal.data["hsds_id"]: proposal for proposal in Proposal.objects.all()}
+    assert set(by_record) == {record["id"] for record in records}
+    for record_id, proposal in by_record.items():
+        assert (proposal.action, proposal.state, proposal.author) == ("create", "pending", accounts["importer"])
+        assert proposal.evidence_url == SOURCE
+        assert f"HSDS data ({SOURCE}), record {record_id}" in proposal.evidence_note
+        assert "hsds_id" not in proposal.diff  # the diff is what the listing says, not what it is called
+        assert proposal.diff["name"]["after"] == proposal.data["name"]
+    with pytest.raises(changes.NotAllowed):
+        changes.approve(accounts["importer"], next(iter(by_record.values())), evidence_url=SOURCE)
+    with pytest.raises(changes.ChangeError, match="needs evidence"):
+        changes.approve(accounts["reviewer"], next(iter(by_record.values())))
+    approve_all(accounts["reviewer"])
+    for service in Service.objects.all():
+        assert service.verification_state == VerificationState.VERIFIED
+        assert (service.verified_by, service.evidence_url) == (accounts["reviewer"], SOURCE)
+        assert str(service.hsds_id) in by_record
+    record = export(tmp_path / "again")[0]
+    assert record["verification"]["state"] == "verified"
+
+
+def test_an_imported_new_listing_is_in_no_public_answer_until_a_moderator_approves_it(tmp_path, accounts):
     hsds_listings.build()
     export(tmp_path)
     builders.clear_directory()
-    output = run_import(tmp_path / "services.json")
-    assert "Imported: created 5" in output
-    for service in Service.objects.all():
-        assert service.verification_state == VerificationState.PENDING
-        assert service.verified_at is None
-        assert service.verified_by is None
-        assert service.evidence_url == SOURCE
-        assert service.evidence_sources == [SOURCE]
-        assert f"record {service.hsds_id}" in service.evidence_note
-    record = export(tmp_path / "again")[0]
-    assert record["verification"]["state"] == "pending"
-    assert "assured_date" not in record
+    client = APIClient()
+    run_import(tmp_path / "services.json")
+    assert public_names(client) == set()
+    assert client.get("/hsds/services").json()["total_items"] == 0
+    kids = Proposal.objects.get(data__name="Kids Line Example")
+    changes.approve(accounts["reviewer"], kids, evidence_note="Called the line; the numbers answer.")
+    assert public_names(client) == {"Kids Line Example"}
 
 
-def test_a_second_import_changes_nothing(tmp_path):
+def test_a_second_import_proposes_nothing_whether_its_proposals_wait_or_were_approved(tmp_path, accounts):
     hsds_listings.build()
     export(tmp_path)
     builders.clear_directory()
     run_import(tmp_path)
-    before = snapshot()
+    before = proposals()
     output = run_import(tmp_path)
-    assert "Imported: unchanged 5" in output
-    assert snapshot() == before
+    assert "proposed: created 0, changed 0, unchanged 5" in output
+    assert "already proposes it" in output
+    assert proposals() == before
+    approve_all(accounts["reviewer"])
+    services, before = snapshot(), proposals()
+    assert "proposed: created 0, changed 0, unchanged 5" in run_import(tmp_path)
+    assert (snapshot(), proposals()) == (services, before)
 
 
-def test_an_import_that_changes_a_listing_makes_edits_on_the_old_version_stale(tmp_path):
+def test_a_record_that_changes_while_its_new_listing_waits_supersedes_that_proposal(tmp_path, accounts):
+    hsds_listings.build()
+    records = export(tmp_path / "first")
+    builders.clear_directory()
+    run_import(tmp_path / "first" / "services.json")
+    first = Proposal.objects.get(data__hsds_id=records[0]["id"])
+    records[0]["description"] = "A description the source changed."
+    (tmp_path / "changed.json").write_text(json.dumps(records), encoding="utf-8")
+    output = run_import(tmp_path / "changed.json")
+    assert "proposed: created 1, changed 0, unchanged 4" in output
+    assert f"superseding #{first.pk} by importer" in output
+    first.refresh_from_db()
+    assert first.state == ProposalState.SUPERSEDED
+    approve_all(accounts["reviewer"])
+    assert Service.objects.get(hsds_id=records[0]["id"]).description == "A description the source changed."
+
+
+def test_an_import_that_changes_a_listing_proposes_it_and_makes_edits_on_the_old_version_stale(tmp_path, accounts):
     hsds_listings.build()
     records = export(tmp_path)
     builders.clear_directory()
     run_import(tmp_path / "services.json")
+    approve_all(accounts["reviewer"])
     service = Service.objects.get(hsds_id=records[0]["id"])
     before = service.version
-    assert run_import(tmp_path / "services.json").count("updated") == 0
-    assert Service.objects.get(pk=service.pk).version == before  # nothing changed, nothing bumped
+    assert "changed 0" in run_import(tmp_path / "services.json")
+    assert Service.objects.get(pk=service.pk).version == before  # nothing proposed, nothing bumped
 
     records[0]["description"] = "A description the source changed."
     (tmp_path / "changed.json").write_text(json.dumps(records), encoding="utf-8")
-    assert "updated 1" in run_import(tmp_path / "changed.json")
-    assert Service.objects.get(pk=service.pk).version > before
+    output = run_import(tmp_path / "changed.json")
+    assert "proposed: created 0, changed 1, unchanged 4" in output
+    assert f"proposed as a change: service {records[0]['id']}" in output
+    proposal = Proposal.objects.get(service=service, state=ProposalState.PENDING)
+    assert (proposal.action, proposal.base_version) == (ProposalAction.UPDATE, before + 1)
+    assert proposal.diff == {
+        "description": {"before": service.description, "after": "A description the source changed."}
+    }
+    service.refresh_from_db()
+    assert service.version == before + 1
+    public = APIClient().get(f"/api/v1/services/{service.pk}/").json()
+    assert public["description"] != "A description the source changed."  # the approved version is served
+    # The listing's version was claimed by the proposal: an edit made on the old one is refused (412).
+    editor = APIClient()
+    editor.credentials(HTTP_AUTHORIZATION=f"Token {builders.token_for(accounts['reviewer'])}")
+    stale = editor.patch(
+        f"/api/v1/services/{service.pk}/", {"hours_note": "x"}, format="json", HTTP_IF_MATCH=f'"{before}"'
+    )
+    assert stale.status_code == 412
+    approve_all(accounts["reviewer"])
+    assert Service.objects.get(pk=service.pk).description == "A description the source changed."
 
 
-def test_a_dry_run_reports_what_would_change_and_writes_nothing(tmp_path):
+def test_a_dry_run_reports_what_would_be_proposed_and_writes_nothing(tmp_path):
     hsds_listings.build()
     export(tmp_path)
     builders.clear_directory()
     output = run_import(tmp_path / "services.json", "--dry-run")
-    assert "would be created: service" in output
-    assert "Dry run, nothing written: created 5" in output
+    assert "would be proposed as a new listing: service" in output
+    assert "Dry run, nothing written: proposed: created 5, changed 0, unchanged 0" in output
     assert not Service.objects.exists()
+    assert not Proposal.objects.exists()
+    assert not Organization.objects.exists()
     assert not Topic.objects.exists()
+
+
+def test_the_import_needs_an_existing_account_to_propose_as(tmp_path):
+    hsds_listings.build()
+    export(tmp_path)
+    builders.clear_directory()
+    with pytest.raises(CommandError, match="--as USERNAME is required"):
+        call_command("import_hsds", str(tmp_path), "--source", SOURCE, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No account named 'nobody'"):
+        run_import(tmp_path, actor="nobody")
+    get_user_model().objects.filter(username=IMPORTER).update(is_active=False)
+    with pytest.raises(CommandError, match="deactivated"):
+        run_import(tmp_path)
+    assert not Proposal.objects.exists()
+    assert not Organization.objects.exists()
 
 
 def test_a_bad_record_is_reported_by_name_and_nothing_is_imported(tmp_path):
@@ -150,7 +288,7 @@ def test_a_bad_record_is_reported_by_name_and_nothing_is_imported(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
     out = io.StringIO()
     with pytest.raises(CommandError, match="3 bad record"):
-        call_command("import_hsds", str(tmp_path / "bad.json"), "--source", SOURCE, stdout=out)
+        call_command("import_hsds", str(tmp_path / "bad.json"), "--source", SOURCE, "--as", IMPORTER, stdout=out)
     report = out.getvalue()
     assert f"rejected: service {bad[1]['id']} {bad[1]['name']!r}: status: 'open' is not one of" in report
     assert f"rejected: service {bad[3]['id']}" in report
@@ -158,6 +296,7 @@ def test_a_bad_record_is_reported_by_name_and_nothing_is_imported(tmp_path):
     assert f"rejected: service {bad[4]['id']}" in report
     assert "organization: missing" in report
     assert not Service.objects.exists()
+    assert not Proposal.objects.exists()
     assert not Organization.objects.exists()
     assert not Topic.objects.exists()
 
@@ -174,30 +313,72 @@ def test_a_bad_cell_in_the_data_package_is_reported_and_nothing_is_imported(tmp_
     (tmp_path / "services.csv").write_text("\n".join(services) + "\n", encoding="utf-8")
     out = io.StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_hsds", str(tmp_path), "--source", SOURCE, stdout=out)
+        call_command("import_hsds", str(tmp_path), "--source", SOURCE, "--as", IMPORTER, stdout=out)
     assert "rejected: services.csv line 3:" in out.getvalue()
     assert snapshot() == before
+    assert not Proposal.objects.exists()
 
 
-def test_reimporting_never_overwrites_a_listing_a_moderator_has_verified_since(tmp_path):
+def test_a_listing_a_moderator_verified_is_not_skipped_the_change_is_proposed_and_the_moderator_decides(
+    tmp_path, accounts
+):
     hsds_listings.build()
     records = export(tmp_path)
     builders.clear_directory()
     run_import(tmp_path / "services.json")
-    moderator = get_user_model().objects.create_user("moderator")
+    approve_all(accounts["reviewer"])
     kids = Service.objects.get(name="Kids Line Example")
-    kids.verification_state, kids.verified_by, kids.verified_at = VerificationState.VERIFIED, moderator, kids.updated_at
-    kids.save()
+    verified = (kids.verification_state, kids.verified_by, kids.verified_at, kids.description)
+    assert verified[:2] == (VerificationState.VERIFIED, accounts["reviewer"])
     changed = copy.deepcopy(records)
     for record in changed:
         record["description"] = "Changed by the other directory"
     (tmp_path / "changed.json").write_text(json.dumps(changed), encoding="utf-8")
     output = run_import(tmp_path / "changed.json")
-    assert f"kept as a moderator verified it (not overwritten): service {kids.hsds_id}" in output
+    assert "proposed: created 0, changed 5, unchanged 0" in output
+    assert f"proposed as a change: service {kids.hsds_id}" in output
     kids.refresh_from_db()
-    assert kids.description != "Changed by the other directory"
-    assert kids.verified_by == moderator
-    assert Service.objects.filter(description="Changed by the other directory").count() == 4
+    assert (kids.verification_state, kids.verified_by, kids.verified_at, kids.description) == verified
+    assert not Service.objects.filter(description="Changed by the other directory").exists()
+    proposal = Proposal.objects.get(service=kids, state=ProposalState.PENDING)
+    changes.reject(accounts["reviewer"], proposal, "Their description is older than the line's own page.")
+    kids.refresh_from_db()
+    assert kids.description == verified[3]
+
+
+def test_an_import_change_supersedes_a_maintainers_pending_proposal_and_says_so(tmp_path, accounts):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    run_import(tmp_path / "services.json")
+    approve_all(accounts["reviewer"])
+    kids = Service.objects.get(name="Kids Line Example")
+    alice = builders.maintainer("alice", kids.organization.name)
+    theirs = changes.propose_service_change(
+        alice, kids, {**changes.current_draft(kids), "hours_note": "Evenings"}, kids.version
+    )
+    kids_record = next(record for record in records if record["id"] == str(kids.hsds_id))
+    kids_record["description"] = "Changed by the other directory"
+    (tmp_path / "changed.json").write_text(json.dumps(records), encoding="utf-8")
+    output = run_import(tmp_path / "changed.json")
+    assert f"superseding #{theirs.pk} by alice" in output
+    theirs.refresh_from_db()
+    assert theirs.state == ProposalState.SUPERSEDED
+
+
+def test_a_channel_with_hours_in_two_time_zones_is_a_bad_record(tmp_path):
+    hsds_listings.build()
+    records = export(tmp_path)
+    builders.clear_directory()
+    kids = next(r for r in records if r["name"] == "Kids Line Example")
+    chat_hours = next(entry for entry in kids["schedules"] if entry.get("contact_channel_id"))
+    kids["schedules"].append({**chat_hours, "id": str(uuid.uuid4()), "timezone_name": "America/Toronto"})
+    (tmp_path / "two_zones.json").write_text(json.dumps(records), encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 bad record"):
+        call_command("import_hsds", str(tmp_path / "two_zones.json"), "--source", SOURCE, "--as", IMPORTER, stdout=out)
+    assert "a contact channel's hours are in more than one time zone" in out.getvalue()
+    assert not Proposal.objects.exists()
 
 
 PLAIN: dict[str, Any] = {
@@ -259,7 +440,7 @@ PLAIN: dict[str, Any] = {
 }
 
 
-def test_a_plain_hsds_record_from_another_directory_imports_with_the_kinds_the_operator_gives(tmp_path):
+def test_a_plain_hsds_record_from_another_directory_imports_with_the_kinds_the_operator_gives(tmp_path, accounts):
     assert hsds.schema_errors(PLAIN) == []
     # Rows we already hold under other names or ids: matched, not changed on every run.
     builders.language("cr", "Plains Cree")
@@ -270,8 +451,11 @@ def test_a_plain_hsds_record_from_another_directory_imports_with_the_kinds_the_o
     output = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
     assert "is not one of our topics: left out" in output
     assert "has no scope: left out" in output
+    again = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
+    assert "proposed: created 0, changed 0, unchanged 1" in again
+    approve_all(accounts["reviewer"])
     service = Service.objects.get(hsds_id=PLAIN["id"])
-    assert (service.kind, service.organization.kind, service.verification_state) == ("helpline", "ngo", "pending")
+    assert (service.kind, service.organization.kind, service.verification_state) == ("helpline", "ngo", "verified")
     assert Organization.objects.count() == 1
     assert [(c.kind, c.value) for c in service.channels.order_by("position")] == [
         ("phone", "+13065550155"),
@@ -290,8 +474,11 @@ def test_a_plain_hsds_record_from_another_directory_imports_with_the_kinds_the_o
     )
     assert list(service.languages.values_list("code", flat=True)) == ["cr"]
     assert not service.topics.exists()
-    again = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
-    assert "Imported: unchanged 1" in again
+    assert [str(place.hsds_id) for place in service.locations.all()] == [
+        PLAIN["service_at_locations"][0]["location"]["id"]
+    ]
+    after = run_import(tmp_path / "plain.json", "--service-kind", "helpline", "--organization-kind", "ngo")
+    assert "proposed: created 0, changed 0, unchanged 1" in after
 
 
 def test_a_long_import_reports_its_progress(tmp_path):
@@ -309,6 +496,8 @@ def test_a_long_import_reports_its_progress(tmp_path):
         str(tmp_path / "many.json"),
         "--source",
         SOURCE,
+        "--as",
+        IMPORTER,
         "--service-kind",
         "helpline",
         "--organization-kind",
@@ -318,7 +507,8 @@ def test_a_long_import_reports_its_progress(tmp_path):
     )
     assert "checked 100/150" in err.getvalue()
     assert "written 150/150" in err.getvalue()
-    assert Service.objects.count() == 150
+    assert Proposal.objects.filter(action=ProposalAction.CREATE, state=ProposalState.PENDING).count() == 150
+    assert not Service.objects.exists()
 
 
 def test_a_file_that_is_not_hsds_is_an_error_not_a_crash(tmp_path):
@@ -346,6 +536,8 @@ def test_a_location_id_another_record_holds_is_a_bad_record(tmp_path):
             str(tmp_path / "twins.json"),
             "--source",
             SOURCE,
+            "--as",
+            IMPORTER,
             "--service-kind",
             "helpline",
             "--organization-kind",
@@ -354,13 +546,14 @@ def test_a_location_id_another_record_holds_is_a_bad_record(tmp_path):
         )
     assert "location 2b3c4d5e-6f70-4b8c-9d0e-1f2a3b4c5d6e is another service's" in out.getvalue()
     assert not Service.objects.exists()
+    assert not Proposal.objects.exists()
 
 
 def test_an_import_the_database_refuses_midway_leaves_nothing_behind(tmp_path, monkeypatch):
     hsds_listings.build()
     export(tmp_path)
     builders.clear_directory()
-    write = hsds._write_service
+    write = hsds._propose_service
     calls = []
 
     def fail_on_the_third(*args, **kwargs):
@@ -369,11 +562,12 @@ def test_an_import_the_database_refuses_midway_leaves_nothing_behind(tmp_path, m
             raise DatabaseError("disk full")
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(hsds, "_write_service", fail_on_the_third)
+    monkeypatch.setattr(hsds, "_propose_service", fail_on_the_third)
     with pytest.raises(CommandError, match="nothing was imported: disk full"):
         run_import(tmp_path / "services.json")
     assert len(calls) == 3
     assert not Service.objects.exists()
+    assert not Proposal.objects.exists()
     assert not Organization.objects.exists()
     assert not Topic.objects.exists()
 
@@ -402,6 +596,7 @@ def test_a_malformed_profile_field_makes_a_bad_record_not_a_crash(tmp_path, spoi
     with pytest.raises(CommandError, match="1 bad record"):
         run_import(tmp_path / "spoilt.json")
     assert not Service.objects.exists()
+    assert not Proposal.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,17 @@
 """Import Open Referral HSDS 3.0 data: a JSON file of services, or a tabular data package.
 
-An import is an operator's act, like the seed: listings enter as pending with ``--source`` as their
-evidence, never as verified. Every record is checked first; if any is bad, the report lists each bad
-record's problems and nothing is written. A listing a moderator has verified is never overwritten: the
-report names it. Running the same import twice changes nothing the second time.
+Every listing the data would create or change becomes a proposal made as the account named by
+``--as``, with ``--source`` and the record's id in it for the moderator; the public keeps seeing what a
+moderator approved until a moderator other than that account approves it. Verified listings included:
+the moderator decides. Organisations and topics (not listings) are synced directly, recorded as that
+account's. Every record is checked first; if any is bad, the report lists each bad record's problems and
+nothing is written. Running the same import twice proposes nothing the second time.
 """
 
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -16,28 +19,37 @@ from directory import hsds
 from directory.models import OrganizationKind, ServiceKind
 
 OUTCOME_WORDS = {
-    "created": "would be created",
-    "updated": "would be changed",
-    "unchanged": "unchanged",
-    "kept_by_moderator": "kept as a moderator verified it (not overwritten)",
+    "created": ("proposed as a new listing", "would be proposed as a new listing"),
+    "changed": ("proposed as a change", "would be proposed as a change"),
+    "unchanged": ("unchanged", "unchanged"),
 }
 
 
 class Command(BaseCommand):
-    help = "Import HSDS 3.0 services (JSON file or data package directory) as pending listings."
+    help = "Import HSDS 3.0 services (JSON file or data package directory) as proposals for moderators to review."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "path", type=Path, help="services JSON file, data package directory or its datapackage.json"
         )
-        parser.add_argument("--source", required=True, help="Where the data comes from (URL), kept as evidence")
-        parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing")
+        parser.add_argument(
+            "--as",
+            dest="actor",
+            metavar="USERNAME",
+            default="",
+            help="Required: the existing account the proposals are made as (another moderator approves them)",
+        )
+        parser.add_argument(
+            "--source", required=True, help="Where the data comes from (URL), shown to the moderator in each proposal"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Report what would be proposed; write nothing")
         parser.add_argument("--service-kind", choices=ServiceKind.values, default="", help="For records without kind")
         parser.add_argument(
             "--organization-kind", choices=OrganizationKind.values, default="", help="For organizations without kind"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        actor = self.actor(options["actor"])
         try:
             records, terms, file_errors = hsds.read_any(options["path"])
         except hsds.HsdsFileError as exc:
@@ -65,13 +77,29 @@ class Command(BaseCommand):
             report = hsds.write_plans(
                 plans,
                 settings,
+                actor=actor,
                 taxonomy=hsds.taxonomy_plans(terms),
                 dry_run=options["dry_run"],
                 progress=self.progress("written"),
             )
         except DatabaseError as exc:
             raise CommandError(f"The database refused the import, so nothing was imported: {exc}") from exc
-        self.summarise(report, dry_run=options["dry_run"])
+        self.summarise(report, actor=actor, dry_run=options["dry_run"])
+
+    def actor(self, username: str) -> Any:
+        if not username:
+            raise CommandError(
+                "--as USERNAME is required: the existing account the import's proposals are made as "
+                "(a moderator other than it approves them)."
+            )
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(
+                f"No account named {username!r}: create it first (create_moderator or create_maintainer)."
+            )
+        if not user.is_active:
+            raise CommandError(f"The account {username!r} is deactivated: it cannot propose changes.")
+        return user
 
     def progress(self, verb: str) -> Any:
         def show(done: int, total: int) -> None:
@@ -80,12 +108,19 @@ class Command(BaseCommand):
 
         return show
 
-    def summarise(self, report: hsds.ImportReport, *, dry_run: bool) -> None:
+    def summarise(self, report: hsds.ImportReport, *, actor: Any, dry_run: bool) -> None:
         for outcome, labels in report.outcomes.items():
-            word = OUTCOME_WORDS[outcome] if dry_run else OUTCOME_WORDS[outcome].replace("would be ", "")
+            word = OUTCOME_WORDS[outcome][dry_run]
             for label in labels:
                 self.stdout.write(f"{word}: {label}")
+        for note in report.notes:
+            self.stdout.write(f"note: {note}")
         if report.topics_created:
             self.stdout.write(f"topics {'to create' if dry_run else 'created'}: {', '.join(report.topics_created)}")
         counts = ", ".join(f"{outcome} {len(labels)}" for outcome, labels in report.outcomes.items())
-        self.stdout.write(("Dry run, nothing written: " if dry_run else "Imported: ") + (counts or "no records"))
+        if dry_run:
+            self.stdout.write(f"Dry run, nothing written: proposed: {counts}")
+        else:
+            self.stdout.write(
+                f"Imported as proposals by {actor.get_username()}, waiting for a moderator: proposed: {counts}"
+            )
