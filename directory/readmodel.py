@@ -76,16 +76,20 @@ class Points:
     unsorted tail that every query scans whole.
     """
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, row: np.ndarray, radius: np.ndarray) -> None:
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, row: np.ndarray, radius: np.ndarray | None) -> None:
+        """``radius`` None: points without one (locations), each answered with a radius of 0."""
         order = np.lexsort((row, _cell(lat, lon)))
-        self.lat, self.lon, self.row, self.radius = lat[order], lon[order], row[order], radius[order]
-        self.cell = _cell(self.lat, self.lon)
+        self.lat, self.lon, self.row = lat[order], lon[order], row[order]
+        self.radius = radius[order] if radius is not None else None
+        # Cell numbers stay below 6.5 million: 32 bits hold them.
+        self.cell = _cell(self.lat, self.lon).astype(np.int32)
         self.alive = np.ones(len(self.lat), dtype=bool)
         self.extra: list[tuple[float, float, int, float]] = []
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.lat, self.lon, self.row, self.radius, self.cell, self.alive))
+        columns = (self.lat, self.lon, self.row, self.radius, self.cell, self.alive)
+        return sum(a.nbytes for a in columns if a is not None)
 
     def replace(
         self, rows: np.ndarray, lat: np.ndarray, lon: np.ndarray, new_rows: np.ndarray, radius: np.ndarray
@@ -106,7 +110,8 @@ class Points:
         ends = np.searchsorted(self.cell, bands * _LON_CELLS + last, "right")
         spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
         index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
-        lat, lon, row, radius = self.lat[index], self.lon[index], self.row[index], self.radius[index]
+        lat, lon, row = self.lat[index], self.lon[index], self.row[index]
+        radius = self.radius[index] if self.radius is not None else np.zeros(len(index))
         keep = self.alive[index] & (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
         lat, lon, row, radius = lat[keep], lon[keep], row[keep], radius[keep]
         if self.extra:
@@ -136,6 +141,12 @@ class ReadModel:
     # names reloaded since the build are in ``renamed``.
     names_blob: bytes
     name_offsets: np.ndarray
+    # Translated names (``{"fr": {"name": …}}``, the only part of ``translations`` a search shows), as JSON
+    # in one blob for the rows in ``translated_rows``; listings reloaded since the build are in ``translations``
+    # (an empty mapping for one that lost them). 100,000 dicts of dicts would cost ~90 MB.
+    translated_rows: np.ndarray
+    translated_offsets: np.ndarray
+    translated_blob: bytes
     translations: dict[int, dict[str, Any]]
     locations: Points
     coverage: Points
@@ -173,6 +184,19 @@ class ReadModel:
             self.by_name = self.rows_of(order[:filled]).astype(np.int32)
         return self.by_name
 
+    def translations_of(self, service_id: int, row: int) -> dict[str, Any] | None:
+        """The listing's translated names, as ``models.translated`` reads them (None: no translations)."""
+        patched = self.translations.get(service_id)
+        if patched is not None:
+            return patched
+        at = int(np.searchsorted(self.translated_rows, row))
+        if at == len(self.translated_rows) or self.translated_rows[at] != row:
+            return None
+        found: dict[str, Any] = json.loads(
+            self.translated_blob[self.translated_offsets[at] : self.translated_offsets[at + 1]]
+        )
+        return found
+
     def name(self, row: int) -> str:
         renamed = self.renamed.get(row)
         if renamed is not None:
@@ -183,7 +207,8 @@ class ReadModel:
     def nbytes(self) -> int:
         columns = [self.ids, self.kind, self.active, self.archived, self.min_age, self.max_age, self.state]
         columns += [self.review_due, self.topics, self.languages, self.hours, self.name_offsets]
-        names = len(self.names_blob)
+        columns += [self.translated_rows, self.translated_offsets]
+        names = len(self.names_blob) + len(self.translated_blob)
         areas = sum(rows.nbytes for rows in self.areas.values())
         return sum(c.nbytes for c in columns) + names + areas + self.locations.nbytes + self.coverage.nbytes
 
@@ -347,8 +372,9 @@ def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listi
             value = row[9]
             if isinstance(value, str):
                 value = json.loads(value) if value not in ("{}", "") else {}
-            if value:
-                translations[int(row[0])] = value
+            names_only = _translated_names(value)
+            if names_only:
+                translations[int(row[0])] = names_only
     listing_ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
     scalars = {
         name: np.concatenate(parts) if parts else np.empty(0, _DTYPES[name]) for name, parts in scalar_parts.items()
@@ -423,6 +449,29 @@ def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listi
     )
 
 
+def _translated_names(value: Any) -> dict[str, Any]:
+    """The part of a listing's ``translations`` the model keeps: each language's name."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        language: {"name": entry["name"]}
+        for language, entry in value.items()
+        if isinstance(entry, dict) and entry.get("name")
+    }
+
+
+def _compact_translations(
+    translations: dict[int, dict[str, Any]], ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """(rows, offsets, blob): each translated listing's names as JSON, rows ascending."""
+    service_ids = sorted(translations)
+    rows = np.searchsorted(ids, np.array(service_ids, np.int64)).astype(np.int32)
+    encoded = [json.dumps(translations[service_id], ensure_ascii=False).encode() for service_id in service_ids]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+    return rows, offsets, b"".join(encoded)
+
+
 def _joined(parts: list[tuple[np.ndarray, ...]], width: int) -> Any:
     """Concatenate chunks of (lat, lon, row[, radius]) columns; rows as int32."""
     if not parts:
@@ -492,13 +541,20 @@ def build() -> ReadModel:
     listings.scalars["hours"] = _hours_column(listings, hours_table, hours_index)
     offsets = np.zeros(len(listings.name_lengths) + 1, np.int64)
     np.cumsum(listings.name_lengths, out=offsets[1:])
+    if offsets[-1] < 2**32:
+        offsets = offsets.astype(np.uint32)
+    translated_rows, translated_offsets, translated_blob = _compact_translations(listings.translations, listings.ids)
+    listings.translations.clear()
     model = ReadModel(
         revision=at,
         ids=listings.ids,
         names_blob=listings.names,
         name_offsets=offsets,
-        translations=listings.translations,
-        locations=Points(*listings.locations, np.zeros(len(listings.locations[0]))),
+        translated_rows=translated_rows,
+        translated_offsets=translated_offsets,
+        translated_blob=translated_blob,
+        translations={},
+        locations=Points(*listings.locations, None),
         coverage=Points(*listings.coverage),
         areas={key: np.array(rows, np.int32) for key, rows in _area_rows(listings.areas, listings.ids).items()},
         topic_bit=vocabulary.topic_bit,
@@ -553,8 +609,7 @@ def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> 
             model.by_name = None
         model.renamed[row] = name
     for service_id in ids:
-        model.translations.pop(service_id, None)
-    model.translations.update(listings.translations)
+        model.translations[service_id] = listings.translations.get(service_id, {})
     touched = model.rows_of(ids)
     touched = touched[touched >= 0]
     lat, lon, located_rows = listings.locations
