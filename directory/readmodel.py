@@ -161,6 +161,9 @@ class ReadModel:
     renamed: dict[int, str] = field(default_factory=dict)
     # Rows in (name, id) order as the database sorts them; read when a list first needs it after a rename.
     by_name: np.ndarray | None = None
+    # The newest ``updated_at`` of any listing or organisation, read with every revision check: what
+    # ``http_caching.directory_last_modified`` would answer, without a query of its own.
+    last_modified: datetime | None = None
     built_seconds: float = 0.0
     patched: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
@@ -646,7 +649,7 @@ def current() -> ReadModel | None:
         return None
     try:
         if _model is None:
-            _model = build()
+            _model = _stamped(build())
             return _model
         _model = _refreshed(_model)
     except Unavailable as reason:
@@ -656,29 +659,58 @@ def current() -> ReadModel | None:
     return _model
 
 
+# The revision check also reads the newest change to a listing or an organisation (two index seeks in the
+# same round trip), so answers from the model can carry Last-Modified without a query of their own.
+_STAMPS = "(SELECT MAX(updated_at) FROM directory_service), (SELECT MAX(updated_at) FROM directory_organization)"
+_CHECK = (
+    f"SELECT id, token, {_STAMPS} FROM directory_change "  # noqa: S608 - no parameters in the text
+    "WHERE id = %s OR id = (SELECT MAX(id) FROM directory_change)"
+)
+
+
+def _datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _newest(stamps: Sequence[Any]) -> datetime | None:
+    found = [stamp for stamp in map(_datetime, stamps) if stamp is not None]
+    return max(found) if found else None
+
+
+def _stamped(model: ReadModel) -> ReadModel:
+    """Read the model's ``last_modified`` now (after a build or a patch)."""
+    rows = _fetch(f"SELECT {_STAMPS}")
+    model.last_modified = _newest(rows[0]) if rows else None
+    return model
+
+
 def _refreshed(model: ReadModel) -> ReadModel:
     mine, token = model.revision
-    rows = _fetch(
-        "SELECT id, token FROM directory_change WHERE id = %s OR id = (SELECT MAX(id) FROM directory_change)",
-        [mine],
-    )
-    latest = max(rows, default=(0, 0))
+    rows = _fetch(_CHECK, [mine])
+    latest = max(((row[0], row[1]) for row in rows), default=(0, 0))
     own = next((row for row in rows if row[0] == mine), None)
     if (latest[0], latest[1]) == (mine, token):
+        if not rows:
+            return _stamped(model)
+        model.last_modified = _newest(rows[0][2:])
         return model
     if own is None or own[1] != token or latest[0] < mine:
-        return build()  # the log was rewritten (a rollback, a truncated table): start again
+        return _stamped(build())  # the log was rewritten (a rollback, a truncated table): start again
     started = clock.monotonic()
     if latest[0] - mine > PATCH_LIMIT:
-        return build()
+        return _stamped(build())
     changed = _fetch("SELECT DISTINCT service_id FROM directory_change WHERE id > %s AND id <= %s", [mine, latest[0]])
     service_ids = [row[0] for row in changed]
     if any(service_id is None for service_id in service_ids):
-        return build()
+        return _stamped(build())
     model = patch(model, service_ids, (int(latest[0]), int(latest[1])))
     model.stats["last_patch_seconds"] = clock.monotonic() - started
     model.stats["last_patch_listings"] = len(service_ids)
-    return model
+    return _stamped(model)
 
 
 def reset() -> None:
