@@ -733,7 +733,7 @@ def _built_in_child() -> ReadModel:
             status = 1
             try:
                 with path.open("wb") as handle:
-                    pickle.dump(build(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(_with_list_index(build()), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 status = 0
             except Unavailable:
                 status = 3
@@ -746,6 +746,14 @@ def _built_in_child() -> ReadModel:
             raise RuntimeError("building the read model failed; see the log")
         with path.open("rb") as handle:
             model: ReadModel = pickle.load(handle)  # noqa: S301 - written just now by this process's child
+    return model
+
+
+def _with_list_index(model: ReadModel) -> ReadModel:
+    """Add what the services list needs (the name order, its index), so the workers share it too."""
+    from directory import lists  # the list index is built on this module's model
+
+    lists.index_for(model)
     return model
 
 
