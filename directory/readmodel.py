@@ -106,8 +106,9 @@ class Points:
         bands = np.arange(latitude_band(max(lat_lo, -90.0)), latitude_band(min(lat_hi, 90.0)) + 1, dtype=np.int64)
         first = int(np.floor((max(lon_lo, -180.0) + 180.0) * 10))
         last = int(np.floor((min(lon_hi, 180.0) + 180.0) * 10))
-        starts = np.searchsorted(self.cell, bands * _LON_CELLS + first, "left")
-        ends = np.searchsorted(self.cell, bands * _LON_CELLS + last, "right")
+        # Keys of the cells' own type: searchsorted would otherwise convert the whole column on every call.
+        starts = np.searchsorted(self.cell, (bands * _LON_CELLS + first).astype(self.cell.dtype), "left")
+        ends = np.searchsorted(self.cell, (bands * _LON_CELLS + last).astype(self.cell.dtype), "right")
         spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
         index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
         lat, lon, row = self.lat[index], self.lon[index], self.row[index]
