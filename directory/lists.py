@@ -123,8 +123,6 @@ class ListIndex:
         self.model = model
         order = self.order = model.name_order()
         self.size = len(order)
-        self.position = np.empty(len(model.ids), np.int32)
-        self.position[order] = np.arange(self.size, dtype=np.int32)
         self.live = _packed(rules.live_mask(model.active, model.archived)[order])
         kinds = model.kind[order]
         self.kinds = {code: _packed(kinds == code) for code in set(KIND_CODE.values())}
@@ -145,9 +143,9 @@ class ListIndex:
     def country(self, code: str) -> np.ndarray:
         found = self.countries.get(code)
         if found is None:
-            mask = np.zeros(self.size, bool)
-            mask[self.position[_serving_country(self.model, code)]] = True
-            found = self.countries[code] = _packed(mask)
+            mask = np.zeros(len(self.model.ids), bool)
+            mask[_serving_country(self.model, code)] = True
+            found = self.countries[code] = _packed(mask[self.order])
         return found
 
     def current(self, now: datetime) -> np.ndarray:

@@ -500,6 +500,14 @@ _DTYPES = {
 }
 
 
+def _narrowest_bits(column: np.ndarray, bits: int) -> np.ndarray:
+    """A bitset column in the narrowest unsigned type holding ``bits`` bits (10 topics: 16 bits, not 64)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if bits <= np.iinfo(dtype).bits:
+            return column.astype(dtype)
+    return column
+
+
 def _hours_column(listings: _Listings, table: list[Hours], index: dict[Hours, int]) -> np.ndarray:
     """Each listing's entry in ``table`` (distinct hours, added to as needed); 0 is "no hours"."""
     column = np.zeros(len(listings.ids), np.int32)
@@ -543,6 +551,9 @@ def build() -> ReadModel:
     listings = _read_listings(vocabulary, None)
     hours_table, hours_index = [Hours()], {Hours(): 0}
     listings.scalars["hours"] = _hours_column(listings, hours_table, hours_index)
+    # A patch keeps the vocabulary (a new topic or language rebuilds), so its bits always fit.
+    listings.scalars["topics"] = _narrowest_bits(listings.scalars["topics"], len(vocabulary.topic_bit))
+    listings.scalars["languages"] = _narrowest_bits(listings.scalars["languages"], len(vocabulary.language_bit))
     offsets = np.zeros(len(listings.name_lengths) + 1, np.int64)
     np.cumsum(listings.name_lengths, out=offsets[1:])
     if offsets[-1] < 2**32:
@@ -603,7 +614,8 @@ def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> 
     if fresh.any():
         for name in ("ids", *_SCALARS):
             column = listings.ids if name == "ids" else listings.scalars[name]
-            setattr(model, name, np.concatenate((getattr(model, name), column[fresh])))
+            current = getattr(model, name)
+            setattr(model, name, np.concatenate((current, column[fresh].astype(current.dtype))))
     rows = model.rows_of(found)
     fresh_positions = set(np.flatnonzero(fresh).tolist())
     starts = np.concatenate(([0], np.cumsum(listings.name_lengths))).tolist()
