@@ -12,7 +12,7 @@ from directory.search.query import Contact
 _DIALLED = frozenset({ChannelKind.PHONE, ChannelKind.SMS})
 
 
-@functools.lru_cache(maxsize=200_000)
+@functools.lru_cache(maxsize=50_000)
 def _dialled_from(value: str, caller_country: str) -> bool:
     # Parsing a number is most of a result's cost; for a number in E.164 the answer depends only on the
     # number and the caller's country (``reachable_from`` reads the listing's countries only for the others).
