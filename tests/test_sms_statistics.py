@@ -31,3 +31,18 @@ def test_a_flush_never_lowers_a_count_another_node_wrote():
     DailyStat.objects.filter(keyword="HELP").update(count=40)
     flush_statistics()
     assert DailyStat.objects.get(keyword="HELP").count == 40
+
+
+def test_a_flush_writes_new_kinds_together_and_raises_only_the_grown_ones():
+    build_listings()
+    for number, body in enumerate(["HELP S4P 3Y2", "AIDE H2X 1Y4", "HELP", "HELP S4P 3Y2"]):
+        handle_inbound(TEXTER, body, f"SM{number:032}")
+    flush_statistics()
+    before = {(row.keyword, row.postcode_prefix): row.count for row in DailyStat.objects.all()}
+    DailyStat.objects.filter(keyword="AIDE").update(count=7)
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "9" * 32)
+    assert flush_statistics() == len(before)
+    after = {(row.keyword, row.postcode_prefix): row.count for row in DailyStat.objects.all()}
+    assert after[("AIDE", "H2X")] == 7  # higher in the database: kept
+    assert after[("HELP", "S4P")] == before[("HELP", "S4P")] + 1
+    assert sum(after.values()) == sum(before.values()) - before[("AIDE", "H2X")] + 7 + 1
