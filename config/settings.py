@@ -118,6 +118,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # Kept open across requests, as PostgreSQL's are: opening one and running the pragmas below
+            # cost about 1.5 ms per request.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait
                 # (busy timeout) instead of failing with "database is locked" mid-transaction.

@@ -18,6 +18,7 @@ from typing import Any
 import pycountry
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from geopy.distance import great_circle
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
@@ -202,10 +203,6 @@ def find_postcode_in_text(text: str, country_hint: str | None = None) -> Postcod
     return min(ranked, key=lambda pair: pair[0])[1] if ranked else None
 
 
-def _place_from_row(row: PostcodeArea) -> Place:
-    return Place(row.country, row.code, row.latitude, row.longitude, row.place, row.subdivision, row.county)
-
-
 def _remembered(cache_key: str, find: Callable[[], Place | None]) -> Place | None:
     """Return ``find()``, remembered for CACHE_SECONDS, misses too (as ""); an exception is not remembered."""
     cached = cache.get(cache_key)
@@ -218,10 +215,22 @@ def _remembered(cache_key: str, find: Callable[[], Place | None]) -> Place | Non
     return place
 
 
+_POSTCODE_ROW = (
+    "SELECT country, code, latitude, longitude, place, subdivision, county FROM {table} "
+    "WHERE country = %s AND code = %s"
+)
+
+
 def _lookup_postcode(country: str, key: str) -> Place | None:
     def find() -> Place | None:
-        row = PostcodeArea.objects.filter(country=country, code=key).first()
-        return _place_from_row(row) if row else None
+        # One raw unique-index seek: the ORM's query building cost more than running it.
+        with connection.cursor() as cursor:
+            cursor.execute(_POSTCODE_ROW.format(table=PostcodeArea._meta.db_table), [country, key])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        found_country, code, latitude, longitude, place, subdivision, county = row
+        return Place(found_country, code, float(latitude), float(longitude), place, subdivision, county)
 
     return _remembered(f"geocoding:postcode:{country}:{key}", find)
 

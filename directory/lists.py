@@ -6,15 +6,18 @@ same pages. Filters the model cannot answer (text search, channels, modification
 the list to SQL.
 """
 
-from collections.abc import Mapping
-from datetime import datetime
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from django.db import connection
 
 from directory import rules
-from directory.models import CoverageScope
+from directory.models import CoverageScope, translated
 from directory.readmodel import KIND_CODE, LOCATED, ReadModel
+from directory.regions import region_name
 
 # Parameters the read model answers; any other filter in use sends the list to SQL.
 ANSWERED = frozenset({"kind", "topic", "language", "country", "region", "age", "verified"})
@@ -93,3 +96,265 @@ class OrderedIds:
         if isinstance(index, slice):
             return [int(service_id) for service_id in self._ids[self._rows[index]]]
         return int(self._ids[self._rows[index]])
+
+
+# The lean list path: bitsets over the listings in (name, id) order, so a page and its count take a few
+# word-wide ANDs and popcounts instead of passes over a million rows.
+
+
+def _packed(mask: np.ndarray) -> np.ndarray:
+    """A bool array as bits, little-endian within 64-bit words (the tail padded with zeros)."""
+    bits = np.packbits(mask, bitorder="little")
+    padded = np.zeros(-(-len(bits) // 8) * 8, np.uint8)
+    padded[: len(bits)] = bits
+    return padded.view(np.uint64)
+
+
+class ListIndex:
+    """Per filter value, which listings (as positions in ``ReadModel.name_order()``) pass it.
+
+    Built from one model at one revision (``index_for`` rebuilds it when the model moves on). Countries
+    are filled in when first asked; the verified rule, which depends on the time, keeps the verified
+    listings and their review dates sorted, and clears the overdue ones as the clock passes them.
+    """
+
+    def __init__(self, model: ReadModel) -> None:
+        self.revision = model.revision
+        self.model = model
+        order = self.order = model.name_order()
+        self.size = len(order)
+        self.live = _packed(rules.live_mask(model.active, model.archived)[order])
+        kinds = model.kind[order]
+        self.kinds = {code: _packed(kinds == code) for code in set(KIND_CODE.values())}
+        topics, languages = model.topics[order], model.languages[order]
+        self.topics = {bit: _packed((topics & np.uint64(1 << bit)) != 0) for bit in model.topic_bit.values()}
+        self.languages = {bit: _packed((languages & np.uint64(1 << bit)) != 0) for bit in model.language_bit.values()}
+        self.countries: dict[str, np.ndarray] = {}
+        state, due = model.state[order], model.review_due[order]
+        verified = state == rules.VERIFIED_CODE
+        self.verified = _packed(verified)
+        dated = np.flatnonzero(verified & ~np.isnan(due))
+        by_date = np.argsort(due[dated], kind="stable")
+        self.due = due[dated][by_date]
+        self.due_positions = dated[by_date].astype(np.int32)
+        # (how many review dates have passed, the verified listings minus those)
+        self._current = (0, self.verified.copy())
+
+    def country(self, code: str) -> np.ndarray:
+        found = self.countries.get(code)
+        if found is None:
+            mask = np.zeros(len(self.model.ids), bool)
+            mask[_serving_country(self.model, code)] = True
+            found = self.countries[code] = _packed(mask[self.order])
+        return found
+
+    def current(self, now: datetime) -> np.ndarray:
+        """``rules.current_mask`` at ``now``, as bits: verified, and not overdue for review."""
+        # rules.current_mask: overdue when review_due < now.
+        passed = int(np.searchsorted(self.due, now.timestamp(), "left"))
+        cleared, bits = self._current
+        if passed < cleared:
+            cleared, bits = 0, self.verified.copy()
+        if passed > cleared:
+            positions = self.due_positions[cleared:passed]
+            words, offsets = positions >> 6, (positions & 63).astype(np.uint64)
+            np.bitwise_and.at(bits, words, ~(np.uint64(1) << offsets))
+            self._current = (passed, bits)
+        return bits
+
+    def matching(self, filters: Mapping[str, Any], now: datetime) -> np.ndarray:
+        """Bits of the live listings passing ``filters`` (``lean.services_filters``): ``matching``'s answer."""
+        model = self.model
+        bits = self.live.copy()
+        kinds = filters.get("kind")
+        if kinds:
+            chosen = np.zeros_like(bits)
+            for kind in set(kinds):
+                chosen |= self.kinds[KIND_CODE[kind]]
+            bits &= chosen
+        topic = filters.get("topic")
+        if topic is not None:
+            topic_id = next(key for key, slug in model.topic_slugs.items() if slug == topic)
+            bits &= self.topics[model.topic_bit[topic_id]]
+        language = filters.get("language")
+        if language is not None:
+            bits &= self.languages[model.language_bit[language]]
+        if filters.get("country"):
+            bits &= self.country(filters["country"])
+        verified = filters.get("verified") or "true"
+        if verified != "any":
+            current = self.current(now)
+            bits &= current if verified == "true" else ~current
+        return bits
+
+
+def index_for(model: ReadModel) -> ListIndex:
+    """The model's list index at its current revision (built again after the model changed)."""
+    index = model.stats.get("list_index")
+    if not isinstance(index, ListIndex) or index.revision != model.revision or index.model is not model:
+        index = model.stats["list_index"] = ListIndex(model)
+    return index
+
+
+class MatchingIds:
+    """The ids whose bits are set, in (name, id) order, counted and sliced without unpacking them all."""
+
+    def __init__(self, index: ListIndex, bits: np.ndarray) -> None:
+        self._ids = index.model.ids
+        self._order = index.order
+        self._bits = bits
+        self._counts = np.cumsum(np.bitwise_count(bits), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._counts[-1]) if len(self._counts) else 0
+
+    def count(self) -> int:
+        return len(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, step = index.indices(len(self))
+        if stop <= start or step != 1:
+            return []
+        # The words holding the start-th and the (stop - 1)-th set bit, and every word between.
+        first = int(np.searchsorted(self._counts, start, "right"))
+        last = int(np.searchsorted(self._counts, stop - 1, "right"))
+        before = int(self._counts[first - 1]) if first else 0
+        words = self._bits[first : last + 1]
+        positions = np.flatnonzero(np.unpackbits(words.view(np.uint8), bitorder="little")) + first * 64
+        chosen = positions[start - before : stop - before]
+        return [int(service_id) for service_id in self._ids[self._order[chosen]]]
+
+
+# The page's rows, as ServiceSummarySerializer shows them, from three queries on the page's ids (the
+# listings with their organisations, their coverage, their channels) and the read model's topic and
+# language bits. ``tests/test_lean_lists.py`` holds them to the serializer's output.
+
+_PAGE_SERVICES = (
+    "SELECT s.id, s.name, s.translations, s.kind, s.verification_state, s.review_due, s.updated_at, "
+    "o.id, o.name, o.kind FROM directory_service s INNER JOIN directory_organization o ON o.id = s.organization_id "
+    "WHERE s.id IN ({ids})"
+)
+_PAGE_COVERAGE = (
+    "SELECT service_id, scope, country, subdivision, latitude, longitude, radius_km FROM directory_coverage "
+    "WHERE service_id IN ({ids}) ORDER BY service_id, id"
+)
+_PAGE_CHANNELS = (
+    "SELECT service_id, kind, value, display, extension, sms_keyword, label, is_primary, position, id "
+    "FROM directory_contactchannel WHERE service_id IN ({ids})"
+)
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _drf_datetime(value: datetime | None) -> str | None:
+    """What DRF's DateTimeField shows (ISO 8601 in UTC, ``Z`` for +00:00)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
+
+def _coverage_name(scope: str, country: str, subdivision: str, radius_km: float | None) -> str:
+    if scope == CoverageScope.WORLDWIDE:
+        return "Worldwide"
+    if scope == CoverageScope.RADIUS:
+        return f"Within {radius_km:g} km"
+    return region_name(subdivision or country)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value not in ("", "{}") else {}
+    return value
+
+
+def summaries(
+    model: ReadModel, service_ids: list[int], language: str, now: datetime, url_of: Callable[[int], str]
+) -> list[dict[str, Any]]:
+    """The listings ``service_ids`` (those still there, in that order) as the services list shows them."""
+    if not service_ids:
+        return []
+    marks = ", ".join(["%s"] * len(service_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_SERVICES.format(ids=marks), service_ids)
+        services = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(_PAGE_COVERAGE.format(ids=marks), service_ids)
+        coverage: dict[int, list[dict[str, Any]]] = {}
+        for service_id, scope, country, subdivision, lat, lon, radius in cursor.fetchall():
+            coverage.setdefault(service_id, []).append(
+                {
+                    "scope": scope,
+                    "country": country,
+                    "subdivision": subdivision,
+                    "latitude": None if lat is None else float(lat),
+                    "longitude": None if lon is None else float(lon),
+                    "radius_km": None if radius is None else float(radius),
+                    "name": _coverage_name(scope, country, subdivision, radius),
+                }
+            )
+        cursor.execute(_PAGE_CHANNELS.format(ids=marks), service_ids)
+        primary: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        for (
+            service_id,
+            kind,
+            value,
+            display,
+            extension,
+            keyword,
+            label,
+            is_primary,
+            position,
+            channel_id,
+        ) in cursor.fetchall():
+            # ServiceSummarySerializer.get_primary_contact's choice.
+            key = (not is_primary, kind != "phone", position, channel_id)
+            if service_id not in primary or key < primary[service_id][0]:
+                contact = {
+                    "kind": kind,
+                    "value": value,
+                    "display": display,
+                    "extension": extension,
+                    "sms_keyword": keyword,
+                    "label": label,
+                    "is_primary": bool(is_primary),
+                }
+                primary[service_id] = (key, contact)
+    rows = model.rows_of(service_ids).tolist()
+    topic_bits = [(model.topic_bit[topic_id], model.topic_slugs[topic_id]) for topic_id in model.topic_order]
+    language_bits = sorted(model.language_bit.items(), key=lambda item: item[1])
+    found = []
+    for service_id, row in zip(service_ids, rows, strict=True):
+        listing = services.get(service_id)
+        if listing is None:
+            continue
+        _, name, translations, kind, state, review_due, updated_at, org_id, org_name, org_kind = listing
+        topics = int(model.topics[row]) if row >= 0 else 0
+        languages = int(model.languages[row]) if row >= 0 else 0
+        found.append(
+            {
+                "id": service_id,
+                "url": url_of(service_id),
+                "name": translated(_json(translations), "name", language, str(name)),
+                "kind": kind,
+                "organization": {"id": org_id, "name": org_name, "kind": org_kind},
+                "topics": [slug for bit, slug in topic_bits if topics >> bit & 1],
+                "languages": [code for code, bit in language_bits if languages >> bit & 1],
+                "coverage": coverage.get(service_id, []),
+                "primary_contact": primary[service_id][1] if service_id in primary else None,
+                "verification_state": rules.effective_state(state, _aware(review_due), now),
+                "updated_at": _drf_datetime(_aware(updated_at)),
+                "distance_km": None,
+            }
+        )
+    return found

@@ -85,16 +85,20 @@ class Points:
     unsorted tail that every query scans whole.
     """
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, row: np.ndarray, radius: np.ndarray) -> None:
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, row: np.ndarray, radius: np.ndarray | None) -> None:
+        """``radius`` None: points without one (locations), each answered with a radius of 0."""
         order = np.lexsort((row, _cell(lat, lon)))
-        self.lat, self.lon, self.row, self.radius = lat[order], lon[order], row[order], radius[order]
-        self.cell = _cell(self.lat, self.lon)
+        self.lat, self.lon, self.row = lat[order], lon[order], row[order]
+        self.radius = radius[order] if radius is not None else None
+        # Cell numbers stay below 6.5 million: 32 bits hold them.
+        self.cell = _cell(self.lat, self.lon).astype(np.int32)
         self.alive = np.ones(len(self.lat), dtype=bool)
         self.extra: list[tuple[float, float, int, float]] = []
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.lat, self.lon, self.row, self.radius, self.cell, self.alive))
+        columns = (self.lat, self.lon, self.row, self.radius, self.cell, self.alive)
+        return sum(a.nbytes for a in columns if a is not None)
 
     def replace(
         self, rows: np.ndarray, lat: np.ndarray, lon: np.ndarray, new_rows: np.ndarray, radius: np.ndarray
@@ -111,11 +115,13 @@ class Points:
         bands = np.arange(latitude_band(max(lat_lo, -90.0)), latitude_band(min(lat_hi, 90.0)) + 1, dtype=np.int64)
         first = int(np.floor((max(lon_lo, -180.0) + 180.0) * 10))
         last = int(np.floor((min(lon_hi, 180.0) + 180.0) * 10))
-        starts = np.searchsorted(self.cell, bands * _LON_CELLS + first, "left")
-        ends = np.searchsorted(self.cell, bands * _LON_CELLS + last, "right")
+        # Keys of the cells' own type: searchsorted would otherwise convert the whole column on every call.
+        starts = np.searchsorted(self.cell, (bands * _LON_CELLS + first).astype(self.cell.dtype), "left")
+        ends = np.searchsorted(self.cell, (bands * _LON_CELLS + last).astype(self.cell.dtype), "right")
         spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
         index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
-        lat, lon, row, radius = self.lat[index], self.lon[index], self.row[index], self.radius[index]
+        lat, lon, row = self.lat[index], self.lon[index], self.row[index]
+        radius = self.radius[index] if self.radius is not None else np.zeros(len(index))
         keep = self.alive[index] & (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)
         lat, lon, row, radius = lat[keep], lon[keep], row[keep], radius[keep]
         if self.extra:
@@ -145,6 +151,12 @@ class ReadModel:
     # names reloaded since the build are in ``renamed``.
     names_blob: bytes
     name_offsets: np.ndarray
+    # Translated names (``{"fr": {"name": …}}``, the only part of ``translations`` a search shows), as JSON
+    # in one blob for the rows in ``translated_rows``; listings reloaded since the build are in ``translations``
+    # (an empty mapping for one that lost them). 100,000 dicts of dicts would cost ~90 MB.
+    translated_rows: np.ndarray
+    translated_offsets: np.ndarray
+    translated_blob: bytes
     translations: dict[int, dict[str, Any]]
     locations: Points
     coverage: Points
@@ -159,6 +171,9 @@ class ReadModel:
     renamed: dict[int, str] = field(default_factory=dict)
     # Rows in (name, id) order as the database sorts them; read when a list first needs it after a rename.
     by_name: np.ndarray | None = None
+    # The newest ``updated_at`` of any listing or organisation, read with every revision check: what
+    # ``http_caching.directory_last_modified`` would answer, without a query of its own.
+    last_modified: datetime | None = None
     built_seconds: float = 0.0
     patched: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
@@ -184,6 +199,19 @@ class ReadModel:
             self.by_name = self.rows_of(order[:filled]).astype(np.int32)
         return self.by_name
 
+    def translations_of(self, service_id: int, row: int) -> dict[str, Any] | None:
+        """The listing's translated names, as ``models.translated`` reads them (None: no translations)."""
+        patched = self.translations.get(service_id)
+        if patched is not None:
+            return patched
+        at = int(np.searchsorted(self.translated_rows, row))
+        if at == len(self.translated_rows) or self.translated_rows[at] != row:
+            return None
+        found: dict[str, Any] = json.loads(
+            self.translated_blob[self.translated_offsets[at] : self.translated_offsets[at + 1]]
+        )
+        return found
+
     def name(self, row: int) -> str:
         renamed = self.renamed.get(row)
         if renamed is not None:
@@ -194,7 +222,8 @@ class ReadModel:
     def nbytes(self) -> int:
         columns = [self.ids, self.kind, self.active, self.archived, self.min_age, self.max_age, self.state]
         columns += [self.review_due, self.topics, self.languages, self.hours, self.name_offsets]
-        names = len(self.names_blob)
+        columns += [self.translated_rows, self.translated_offsets]
+        names = len(self.names_blob) + len(self.translated_blob)
         areas = sum(rows.nbytes for rows in self.areas.values())
         return sum(c.nbytes for c in columns) + names + areas + self.locations.nbytes + self.coverage.nbytes
 
@@ -372,8 +401,9 @@ def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listi
             value = row[9]
             if isinstance(value, str):
                 value = json.loads(value) if value not in ("{}", "") else {}
-            if value:
-                translations[int(row[0])] = value
+            names_only = _translated_names(value)
+            if names_only:
+                translations[int(row[0])] = names_only
     listing_ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
     scalars = {
         name: np.concatenate(parts) if parts else np.empty(0, _DTYPES[name]) for name, parts in scalar_parts.items()
@@ -448,6 +478,29 @@ def _read_listings(vocabulary: _Vocabulary, ids: Sequence[int] | None) -> _Listi
     )
 
 
+def _translated_names(value: Any) -> dict[str, Any]:
+    """The part of a listing's ``translations`` the model keeps: each language's name."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        language: {"name": entry["name"]}
+        for language, entry in value.items()
+        if isinstance(entry, dict) and entry.get("name")
+    }
+
+
+def _compact_translations(
+    translations: dict[int, dict[str, Any]], ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """(rows, offsets, blob): each translated listing's names as JSON, rows ascending."""
+    service_ids = sorted(translations)
+    rows = np.searchsorted(ids, np.array(service_ids, np.int64)).astype(np.int32)
+    encoded = [json.dumps(translations[service_id], ensure_ascii=False).encode() for service_id in service_ids]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+    return rows, offsets, b"".join(encoded)
+
+
 def _joined(parts: list[tuple[np.ndarray, ...]], width: int) -> Any:
     """Concatenate chunks of (lat, lon, row[, radius]) columns; rows as int32."""
     if not parts:
@@ -470,6 +523,14 @@ _DTYPES = {
     "languages": np.uint64,
     "hours": np.int32,
 }
+
+
+def _narrowest_bits(column: np.ndarray, bits: int) -> np.ndarray:
+    """A bitset column in the narrowest unsigned type holding ``bits`` bits (10 topics: 16 bits, not 64)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if bits <= np.iinfo(dtype).bits:
+            return column.astype(dtype)
+    return column
 
 
 def _hours_column(listings: _Listings, table: list[Hours], index: dict[Hours, int]) -> np.ndarray:
@@ -526,15 +587,25 @@ def _build() -> ReadModel:
     listings = _read_listings(vocabulary, None)
     hours_table, hours_index = [Hours()], {Hours(): 0}
     listings.scalars["hours"] = _hours_column(listings, hours_table, hours_index)
+    # A patch keeps the vocabulary (a new topic or language rebuilds), so its bits always fit.
+    listings.scalars["topics"] = _narrowest_bits(listings.scalars["topics"], len(vocabulary.topic_bit))
+    listings.scalars["languages"] = _narrowest_bits(listings.scalars["languages"], len(vocabulary.language_bit))
     offsets = np.zeros(len(listings.name_lengths) + 1, np.int64)
     np.cumsum(listings.name_lengths, out=offsets[1:])
+    if offsets[-1] < 2**32:
+        offsets = offsets.astype(np.uint32)
+    translated_rows, translated_offsets, translated_blob = _compact_translations(listings.translations, listings.ids)
+    listings.translations.clear()
     model = ReadModel(
         revision=at,
         ids=listings.ids,
         names_blob=listings.names,
         name_offsets=offsets,
-        translations=listings.translations,
-        locations=Points(*listings.locations, np.zeros(len(listings.locations[0]))),
+        translated_rows=translated_rows,
+        translated_offsets=translated_offsets,
+        translated_blob=translated_blob,
+        translations={},
+        locations=Points(*listings.locations, None),
         coverage=Points(*listings.coverage),
         areas={key: np.array(rows, np.int32) for key, rows in _area_rows(listings.areas, listings.ids).items()},
         topic_bit=vocabulary.topic_bit,
@@ -580,7 +651,8 @@ def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> 
     if fresh.any():
         for name in ("ids", *_SCALARS):
             column = listings.ids if name == "ids" else listings.scalars[name]
-            setattr(model, name, np.concatenate((getattr(model, name), column[fresh])))
+            current = getattr(model, name)
+            setattr(model, name, np.concatenate((current, column[fresh].astype(current.dtype))))
     rows = model.rows_of(found)
     fresh_positions = set(np.flatnonzero(fresh).tolist())
     starts = np.concatenate(([0], np.cumsum(listings.name_lengths))).tolist()
@@ -590,8 +662,7 @@ def patch(model: ReadModel, service_ids: Sequence[int], at: tuple[int, int]) -> 
             model.by_name = None
         model.renamed[row] = name
     for service_id in ids:
-        model.translations.pop(service_id, None)
-    model.translations.update(listings.translations)
+        model.translations[service_id] = listings.translations.get(service_id, {})
     touched = model.rows_of(ids)
     touched = touched[touched >= 0]
     lat, lon, located_rows = listings.locations
@@ -628,7 +699,7 @@ def current() -> ReadModel | None:
         return None
     try:
         if _model is None:
-            _model = build()
+            _model = _stamped(build())
             return _model
         _model = _refreshed(_model)
     except Unavailable as reason:
@@ -638,32 +709,60 @@ def current() -> ReadModel | None:
     return _model
 
 
+# The revision check also reads the newest change to a listing or an organisation (two index seeks in the
+# same round trip), so answers from the model can carry Last-Modified without a query of their own.
+_STAMPS = "(SELECT MAX(updated_at) FROM directory_service), (SELECT MAX(updated_at) FROM directory_organization)"
+# ``{ids}``: the model's revision and the gaps below it still waited for (``%s`` placeholders only).
+_CHECK = (
+    "SELECT id, token, service_id, " + _STAMPS + " FROM directory_change "  # noqa: S608 - no values in the text
+    "WHERE id IN ({ids}) OR id = (SELECT MAX(id) FROM directory_change)"
+)
+
+
+def _datetime(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _newest(stamps: Sequence[Any]) -> datetime | None:
+    found = [stamp for stamp in map(_datetime, stamps) if stamp is not None]
+    return max(found) if found else None
+
+
+def _stamped(model: ReadModel) -> ReadModel:
+    """Read the model's ``last_modified`` now (after a build or a patch)."""
+    rows = _fetch(f"SELECT {_STAMPS}")
+    model.last_modified = _newest(rows[0]) if rows else None
+    return model
+
+
 def _refreshed(model: ReadModel) -> ReadModel:
     mine, token = model.revision
     now = clock.monotonic()
     gaps = {gap: deadline for gap, deadline in model.gaps.items() if deadline > now}
     asked = [mine, *gaps]
-    placeholders = ", ".join(["%s"] * len(asked))
-    rows = _fetch(
-        f"SELECT id, token, service_id FROM directory_change WHERE id IN ({placeholders}) "  # noqa: S608 - only %s
-        "OR id = (SELECT MAX(id) FROM directory_change)",
-        asked,
-    )
+    rows = _fetch(_CHECK.format(ids=", ".join(["%s"] * len(asked))), asked)
     latest = max(((row[0], row[1]) for row in rows), default=(0, 0))
     own = next((row for row in rows if row[0] == mine), None)
     filled = [row for row in rows if row[0] in gaps]
     if (latest[0], latest[1]) == (mine, token) and not filled:
         model.gaps = gaps
+        if not rows:
+            return _stamped(model)
+        model.last_modified = _newest(rows[0][3:])
         return model
     if own is None or own[1] != token or latest[0] < mine:
-        return build()  # the log was rewritten (a rollback, a truncated table): start again
+        return _stamped(build())  # the log was rewritten (a rollback, a truncated table): start again
     started = clock.monotonic()
     if latest[0] - mine > PATCH_LIMIT:
-        return build()
+        return _stamped(build())
     changed = _fetch("SELECT id, service_id FROM directory_change WHERE id > %s AND id <= %s", [mine, latest[0]])
     service_ids = {row[1] for row in changed} | {row[2] for row in filled}
     if None in service_ids:
-        return build()
+        return _stamped(build())
     for row in filled:
         del gaps[row[0]]
     gaps.update(_missing(mine, latest[0], (row[0] for row in changed)))
@@ -673,7 +772,7 @@ def _refreshed(model: ReadModel) -> ReadModel:
     model = patched
     model.stats["last_patch_seconds"] = clock.monotonic() - started
     model.stats["last_patch_listings"] = len(service_ids)
-    return model
+    return _stamped(model)
 
 
 def reset() -> None:
@@ -696,7 +795,7 @@ def _built_in_child() -> ReadModel:
             status = 1
             try:
                 with path.open("wb") as handle:
-                    pickle.dump(build(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(_with_list_index(build()), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 status = 0
             except Unavailable:
                 status = 3
@@ -711,6 +810,14 @@ def _built_in_child() -> ReadModel:
             raise RuntimeError("building the read model failed; see the log")
         with path.open("rb") as handle:
             model: ReadModel = pickle.load(handle)  # noqa: S301 - written just now by this process's child
+    return model
+
+
+def _with_list_index(model: ReadModel) -> ReadModel:
+    """Add what the services list needs (the name order, its index), so the workers share it too."""
+    from directory import lists  # the list index is built on this module's model
+
+    lists.index_for(model)
     return model
 
 

@@ -4,6 +4,7 @@ Names and descriptions come in the request's language (``context["language"]``) 
 """
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
@@ -381,12 +382,21 @@ class NearestResponseSerializer(serializers.Serializer[Any]):
     results = HelpResultSerializer(many=True)
 
 
+def detail_url(request: Any) -> Callable[[int], str]:
+    """The absolute URL of a listing by id, as ``HyperlinkedIdentityField`` gives it, reversed once."""
+    marker = 123456789
+    template = request.build_absolute_uri(reverse("service-detail", kwargs={"pk": marker}))
+    head, _, tail = template.rpartition(str(marker))
+    return lambda service_id: f"{head}{service_id}{tail}"
+
+
 def nearest_representation(resolved: dict[str, Any], answer: HelpAnswer, request: Any) -> dict[str, Any]:
     """The body NearestResponseSerializer describes, built without its per-field machinery.
 
     /nearest/ is the API's busiest answer; the serializer stays its documented shape, and a test
     holds the two to the same output.
     """
+    url_of = detail_url(request)
     return {
         "query": {
             "postcode": str(resolved["postcode"]),
@@ -400,7 +410,7 @@ def nearest_representation(resolved: dict[str, Any], answer: HelpAnswer, request
         "results": [
             {
                 "id": result.service_id,
-                "url": request.build_absolute_uri(reverse("service-detail", kwargs={"pk": result.service_id})),
+                "url": url_of(result.service_id),
                 "name": result.name,
                 "kind": result.kind,
                 "distance_km": result.distance_km,

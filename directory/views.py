@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -14,13 +15,14 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from directory import errors, geocoding, lists, readmodel
+from directory import errors, geocoding, lean, lists, readmodel
 from directory.about import DATA_SOURCES
 from directory.filters import OrganizationFilter, ServiceFilter
 from directory.language import request_language
 from directory.models import Coverage, Language, Location, Organization, Service, ServiceStatus, Topic
 from directory.regions import region_name
 from directory.search import SUPPORTED_LANGUAGES, HelpQuery, find_help
+from directory.search.memory import MemorySource
 from directory.serializers import (
     AboutSerializer,
     LanguageSerializer,
@@ -32,6 +34,7 @@ from directory.serializers import (
     ServiceDetailSerializer,
     ServiceSummarySerializer,
     TopicSerializer,
+    detail_url,
     nearest_representation,
 )
 from directory.versions import etag
@@ -91,6 +94,10 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
         # Filtered, counted and paged from the read model when it can answer the filters (directory.lists);
         # only the page's rows are read from the database.
         model = readmodel.current()
+        if model is not None:
+            filters = lean.services_filters(request.query_params, model)
+            if filters is not None:
+                return self._lean_list(request, model, filters)
         filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
         if model is None or filterset is None:
             return super().list(request, *args, **kwargs)
@@ -104,6 +111,16 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
         found = self.get_queryset().in_bulk(page or [])
         rows = [found[service_id] for service_id in page or [] if service_id in found]
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    def _lean_list(self, request: Request, model: readmodel.ReadModel, filters: dict[str, Any]) -> Response:
+        """The list for plainly written read-model filters: bits for the filters, the page's rows by hand."""
+        now = timezone.now()
+        language = request_language(request)
+        index = lists.index_for(model)
+        page = self.paginate_queryset(lists.MatchingIds(index, index.matching(filters, now)))  # type: ignore[arg-type]
+        ids: list[int] = list(page or [])  # type: ignore[arg-type]
+        rows = lists.summaries(model, ids, language, now, detail_url(request))
+        return with_last_modified(self.get_paginated_response(rows), model)
 
 
 class OrganizationViewSet(OrganizationWriteMixin, VersionETagMixin, viewsets.ReadOnlyModelViewSet[Organization]):
@@ -201,9 +218,14 @@ class NearestView(generics.GenericAPIView[Any]):
 
     @extend_schema(parameters=[NearestQuerySerializer, LANG_PARAMETER], responses=NearestResponseSerializer)
     def get(self, request: Request) -> Response:
-        params = NearestQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        query, resolved = nearest_query(params.validated_data)
+        # The read model's revision check also gives Last-Modified; the search reads the same model.
+        model = readmodel.current()
+        validated = lean.nearest_params(request.query_params, model) if model is not None else None
+        if validated is None:
+            params = NearestQuerySerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            validated = params.validated_data
+        query, resolved = nearest_query(validated)
         # Names and reasons in ``lang=``, else in ``language=`` when it is one we answer in, else as the
         # request asks (Accept-Language, English); services offered in ``language=`` ranked first.
         if "lang" not in request.query_params and query.language in SUPPORTED_LANGUAGES:
@@ -211,8 +233,21 @@ class NearestView(generics.GenericAPIView[Any]):
         else:
             reply_language = request_language(request)
         query = replace(query, language=query.language or reply_language, reply_language=reply_language)
-        answer = find_help(query)
-        return Response(nearest_representation(resolved, answer, request))
+        answer = find_help(query, source=MemorySource(model) if model is not None else None)
+        return with_last_modified(Response(nearest_representation(resolved, answer, request)), model)
+
+
+def with_last_modified(response: Response, model: readmodel.ReadModel | None) -> Response:
+    """Last-Modified from the read model's last revision check (the caching middleware's value, unqueried)."""
+    if model is not None and model.last_modified is not None:
+        response["Last-Modified"] = http_date(model.last_modified.timestamp())
+    return response
+
+
+def _slug(topic: Topic | str | None) -> str:
+    if not topic:
+        return ""
+    return topic if isinstance(topic, str) else topic.slug
 
 
 def nearest_query(params: dict[str, Any]) -> tuple[HelpQuery, dict[str, Any]]:
@@ -239,7 +274,7 @@ def nearest_query(params: dict[str, Any]) -> tuple[HelpQuery, dict[str, Any]]:
         longitude=place.longitude if place else None,
         subdivision=place.subdivision if place else "",
         county=place.county if place else "",
-        topic=params["topic"].slug if params.get("topic") else "",
+        topic=_slug(params.get("topic")),
         language=params.get("language", ""),
         kinds=tuple(sorted(params.get("kind") or ())),
         open_now=params["open_now"],

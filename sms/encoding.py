@@ -72,8 +72,11 @@ def to_gsm(text: str) -> str:
     return "".join(_replacement(char) for char in text)
 
 
+_GSM = GSM_BASIC | GSM_EXTENSION
+
+
 def encoding_of(text: str) -> Encoding:
-    if all(char in GSM_BASIC or char in GSM_EXTENSION for char in text):
+    if _GSM.issuperset(text):
         return "GSM-7"
     return "UCS-2"
 
@@ -90,6 +93,12 @@ def segment_count(text: str) -> int:
     if not text:
         return 0
     encoding = encoding_of(text)
+    wide = GSM_EXTENSION.intersection(text) if encoding == "GSM-7" else any(ord(char) > 0xFFFF for char in text)
+    if not wide:
+        # Every character is one unit, so no pair can be split: the segments follow from the length.
+        if len(text) <= _SINGLE[encoding]:
+            return 1
+        return -(-len(text) // _PER_SEGMENT[encoding])
     units = _units(text, encoding)
     if sum(units) <= _SINGLE[encoding]:
         return 1

@@ -467,7 +467,7 @@ def flush_statistics(day: date | None = None) -> int:
     digests = cache.get_many([_stat_key(day, "kind", number) for number in range(1, kinds + 1)]).values()
     dimensions = cache.get_many([_stat_key(day, "dimensions", digest) for digest in digests])
     counts = cache.get_many([_stat_key(day, "count", digest) for digest in digests])
-    written = 0
+    wanted: dict[tuple[object, ...], int] = {}
     for digest in digests:
         values, count = (
             dimensions.get(_stat_key(day, "dimensions", digest)),
@@ -475,16 +475,28 @@ def flush_statistics(day: date | None = None) -> int:
         )
         if values is None or not count:
             continue
-        fields = dict(zip(_DIMENSIONS, values, strict=True))
-        rows = DailyStat.objects.filter(date=day, **fields)
-        if not rows.update(count=Greatest("count", int(count))):
-            try:
-                with transaction.atomic():
-                    DailyStat.objects.create(date=day, count=int(count), **fields)
-            except IntegrityError:  # another node wrote it meanwhile
-                rows.update(count=Greatest("count", int(count)))
-        written += 1
-    return written
+        wanted[tuple(values)] = int(count)
+    if not wanted:
+        return 0
+    # The day's rows in one query; new kinds in one insert; only the rows whose count grew are updated.
+    # (Row by row, a busy day's flush was thousands of statements, seconds inside one texter's request.)
+    stored = {tuple(row[:-1]): row[-1] for row in DailyStat.objects.filter(date=day).values_list(*_DIMENSIONS, "count")}
+    fresh = [values for values in wanted if values not in stored]
+    if fresh:
+        rows = [
+            DailyStat(date=day, count=wanted[values], **dict(zip(_DIMENSIONS, values, strict=True))) for values in fresh
+        ]
+        try:
+            with transaction.atomic():
+                DailyStat.objects.bulk_create(rows)
+        except IntegrityError:  # another node wrote some of them meanwhile: raise those to this count
+            DailyStat.objects.bulk_create(rows, ignore_conflicts=True)
+            stored.update({values: 0 for values in fresh})
+    for values, count in wanted.items():
+        if values in stored and stored[values] < count:
+            fields = dict(zip(_DIMENSIONS, values, strict=True))
+            DailyStat.objects.filter(date=day, **fields).update(count=Greatest("count", count))
+    return len(wanted)
 
 
 def record_delivery_status(message_sid: str, status: str, error_code: str = "") -> bool:

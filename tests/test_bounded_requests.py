@@ -21,7 +21,7 @@ def canada():
     builders.service("National Example Line", country="CA", always_open=True, phone="+13065550100")
 
 
-def _sleep_past_the_timeout(query):
+def _sleep_past_the_timeout(query, **options):
     with connection.cursor() as cursor:
         # The test runs in one transaction: SET LOCAL lowers the limit for this test only.
         cursor.execute("SET LOCAL statement_timeout = 50")
@@ -45,7 +45,7 @@ def test_a_query_cancelled_by_the_statement_timeout_answers_503_with_retry_after
 
 
 def test_a_lost_database_answers_the_api_with_503_and_retry_after(api, canada, monkeypatch):
-    def lost(query):
+    def lost(query, **options):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(views, "find_help", lost)

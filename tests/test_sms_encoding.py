@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sms.encoding import encoding_of, fits, segment_count, to_gsm
+from sms.encoding import GSM_BASIC, GSM_EXTENSION, encoding_of, fits, segment_count, to_gsm
 
 
 def test_accented_letters_of_the_gsm_table_stay_as_they_are():
@@ -78,3 +80,24 @@ def test_the_budget_is_three_segments():
     assert not fits("a" * 460)
     assert fits("ж" * 201)
     assert not fits("ж" * 202)
+
+
+def _segments_by_units(text: str) -> int:
+    """The plain count: every character's units, a new segment whenever the next would not fit."""
+    if not text:
+        return 0
+    gsm = all(char in GSM_BASIC or char in GSM_EXTENSION for char in text)
+    units = [2 if char in GSM_EXTENSION else 1 for char in text] if gsm else [2 if ord(c) > 0xFFFF else 1 for c in text]
+    if sum(units) <= (160 if gsm else 70):
+        return 1
+    segments, used = 1, 0
+    for unit in units:
+        if used + unit > (153 if gsm else 67):
+            segments, used = segments + 1, 0
+        used += unit
+    return segments
+
+
+@given(st.text(alphabet=st.sampled_from("ab€[é😀 日\n"), max_size=700))
+def test_segment_count_agrees_with_counting_units_one_by_one(text):
+    assert segment_count(text) == _segments_by_units(text)

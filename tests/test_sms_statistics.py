@@ -51,3 +51,18 @@ def test_the_last_messages_of_a_day_reach_its_statistics_after_midnight(settings
     handle_inbound("+13065550177", "HELP S4P 3Y2", "SM" + "7" * 32)
     assert DailyStat.objects.get(date="2026-12-01", keyword="HELP").count == 2
     assert DailyStat.objects.get(date="2026-12-02", keyword="HELP").count == 1
+
+
+def test_a_flush_writes_new_kinds_together_and_raises_only_the_grown_ones():
+    build_listings()
+    for number, body in enumerate(["HELP S4P 3Y2", "AIDE H2X 1Y4", "HELP", "HELP S4P 3Y2"]):
+        handle_inbound(TEXTER, body, f"SM{number:032}")
+    flush_statistics()
+    before = {(row.keyword, row.postcode_prefix): row.count for row in DailyStat.objects.all()}
+    DailyStat.objects.filter(keyword="AIDE").update(count=7)
+    handle_inbound(TEXTER, "HELP S4P 3Y2", "SM" + "9" * 32)
+    assert flush_statistics() == len(before)
+    after = {(row.keyword, row.postcode_prefix): row.count for row in DailyStat.objects.all()}
+    assert after[("AIDE", "H2X")] == 7  # higher in the database: kept
+    assert after[("HELP", "S4P")] == before[("HELP", "S4P")] + 1
+    assert sum(after.values()) == sum(before.values()) - before[("AIDE", "H2X")] + 7 + 1

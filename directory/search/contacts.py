@@ -9,10 +9,19 @@ from directory.models import ChannelKind
 from directory.phones import reachable_from
 from directory.search.query import Contact
 
+_DIALLED = frozenset({ChannelKind.PHONE, ChannelKind.SMS})
 
-@functools.lru_cache(maxsize=100_000)
+
+@functools.lru_cache(maxsize=50_000)
+def _dialled_from(value: str, caller_country: str) -> bool:
+    # Parsing a number is most of a result's cost; for a number in E.164 the answer depends only on the
+    # number and the caller's country (``reachable_from`` reads the listing's countries only for the others).
+    return reachable_from("phone", value, (), caller_country)
+
+
 def _reachable(kind: str, value: str, homes: frozenset[str], caller_country: str) -> bool:
-    # Parsing a number is most of a result's cost; the answer depends only on these values.
+    if kind in _DIALLED and caller_country and value.startswith("+"):
+        return _dialled_from(value, caller_country.upper())
     return reachable_from(kind, value, homes, caller_country)
 
 

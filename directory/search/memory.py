@@ -135,7 +135,7 @@ class MemorySource:
             hours = m.hours_table[int(m.hours[row])]
             found[service_id] = Facts(
                 service_id=service_id,
-                name=translated(m.translations.get(service_id), "name", language, m.name(row)),
+                name=translated(m.translations_of(service_id, row), "name", language, m.name(row)),
                 kind=readmodel.KINDS[int(m.kind[row])],
                 verification_state=rules.STATES[state],
                 spoken={code for code, bit in codes if spoken >> bit & 1},
