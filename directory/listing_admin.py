@@ -66,6 +66,22 @@ def _editor(request: HttpRequest) -> bool:
     return organizations_of(request.user, editing=True).exists()
 
 
+def show_hours(form: forms.BaseForm, schedule: Schedule | None) -> None:
+    """Fill a form's ``hours_always_open`` and ``hours_weekly`` from the schedule it edits, if any."""
+    if schedule is not None:
+        form.fields["hours_always_open"].initial = schedule.always_open
+        intervals = [Interval(i.weekday, i.opens, i.closes) for i in schedule.intervals.all()]
+        form.fields["hours_weekly"].initial = format_weekly(intervals)
+
+
+def read_hours(form: forms.BaseForm) -> list[Interval]:
+    """A form's ``hours_weekly`` as intervals (``Mon-Fri 09:00-17:00; …``), or the reason it cannot be read."""
+    try:
+        return parse_weekly(form.cleaned_data.get("hours_weekly") or "")
+    except ValueError as error:
+        raise forms.ValidationError(str(error)) from error
+
+
 class ChannelForm(forms.ModelForm):
     """A contact line, read as the write API reads it: phones to E.164 or a short code's digits.
 
@@ -88,16 +104,10 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schedule = Schedule.objects.filter(channel=self.instance).first() if self.instance.pk else None
-        if self.schedule is not None:
-            self.fields["hours_always_open"].initial = self.schedule.always_open
-            intervals = [Interval(i.weekday, i.opens, i.closes) for i in self.schedule.intervals.all()]
-            self.fields["hours_weekly"].initial = format_weekly(intervals)
+        show_hours(self, self.schedule)
 
     def clean_hours_weekly(self) -> list[Interval]:
-        try:
-            return parse_weekly(self.cleaned_data.get("hours_weekly") or "")
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from error
+        return read_hours(self)
 
     def hours(self, listing_timezone: str) -> dict[str, Any] | None:
         """This line's own hours in the write representation, or None when it keeps the listing's."""
@@ -213,15 +223,10 @@ class ServiceForm(forms.ModelForm):
             own = Schedule.objects.filter(service=service, channel__isnull=True).first()
             if own is not None:
                 self.fields["hours_timezone"].initial = own.timezone
-                self.fields["hours_always_open"].initial = own.always_open
-                intervals = [Interval(i.weekday, i.opens, i.closes) for i in own.intervals.all()]
-                self.fields["hours_weekly"].initial = format_weekly(intervals)
+            show_hours(self, own)
 
     def clean_hours_weekly(self) -> list[Interval]:
-        try:
-            return parse_weekly(self.cleaned_data.get("hours_weekly") or "")
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from error
+        return read_hours(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
