@@ -197,23 +197,8 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = [
-            "organization",
-            "kind",
-            "name",
-            "description",
-            "translations",
-            "topics",
-            "languages",
-            "min_age",
-            "max_age",
-            "is_free",
-            "is_anonymous",
-            "is_confidential",
-            "status",
-            "hours_note",
-            "review_interval_days",
-        ]
+        # What a proposal of the listing holds (the fieldsets below order them on the page).
+        fields = ["organization", *changes.SERVICE_SCALARS, "topics", "languages"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
