@@ -1,5 +1,6 @@
 """The in-memory search gives exactly the answers of the SQL reference, and follows every change."""
 
+import logging
 import random
 from datetime import time, timedelta
 
@@ -245,3 +246,22 @@ def test_two_transactions_committing_out_of_order_both_reach_the_model():
         other.close()
     assert readmodel.current() is model
     assert _archived_in(model, first.pk)
+
+
+def test_a_build_that_fails_in_the_preload_child_logs_why(monkeypatch, tmp_path):
+    def broken() -> readmodel.ReadModel:
+        raise ValueError("the listings table is not there")
+
+    monkeypatch.setattr(readmodel, "build", broken)
+    log = tmp_path / "child.log"
+    handler = logging.FileHandler(log)  # the forked child writes its log here too
+    readmodel.logger.addHandler(handler)
+    try:
+        with pytest.raises(RuntimeError, match="building the read model failed"):
+            readmodel._built_in_child()
+    finally:
+        readmodel.logger.removeHandler(handler)
+        handler.close()
+    logged = log.read_text()
+    assert "building the read model failed" in logged
+    assert "ValueError: the listings table is not there" in logged

@@ -336,6 +336,20 @@ def test_unknown_fields_are_named_not_ignored(world: dict[str, Any]) -> None:
             "hours.intervals[0].weekday",
             "less than or equal to 6",
         ),
+        *(
+            (
+                {
+                    "hours": {
+                        "timezone": "America/Regina",
+                        "intervals": [{"weekday": 0, "opens": text, "closes": "17:00"}],
+                    }
+                },
+                "hours.intervals[0].opens",
+                "HH:MM",
+            )
+            # What the schema's pattern refuses, the API refuses: one digit, seconds, other digits.
+            for text in ("9:00", "09:00:00", "\N{ARABIC-INDIC DIGIT ZERO}9:00", "24:00")
+        ),
         ({"coverage": [{"scope": "country", "country": "XX"}]}, "coverage[0].country", "ISO 3166-1"),
         ({"coverage": [{"scope": "subdivision", "subdivision": "CA-ZZ"}]}, "coverage[0].subdivision", "ISO 3166-2"),
         ({"coverage": [{"scope": "radius", "latitude": 50.4}]}, "coverage[0].radius_km", "needs latitude"),
