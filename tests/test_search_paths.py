@@ -8,22 +8,24 @@ import pytest
 from geopy.distance import geodesic
 
 from directory.models import CoverageScope, Service, VerificationState
-from directory.search import HelpQuery, area_services, find_help, ranking, service_conditions
+from directory.search import HelpQuery, area_services, find_help, service_conditions
 from directory.search.ranking import distance_km as _distance_km
 from tests import builders
-from tests.test_nearest_prefilter import CENTRES, build_dataset
 
 REGINA = (50.4480, -104.6054)
 WEDNESDAY_AFTERNOON = datetime(2026, 11, 18, 15, 0, tzinfo=ZoneInfo("America/Regina"))
 SUNDAY_NIGHT = datetime(2026, 11, 22, 3, 0, tzinfo=ZoneInfo("America/Regina"))
 
 
-def test_distances_are_geopys_geodesic_to_the_last_bit():
+def test_distances_are_geopys_geodesic_to_the_micrometre():
+    # Ranking compares distances rounded to the metre; PROJ and GeographicLib differ by nanometres.
     rng = random.Random(11)
-    for _ in range(2000):
-        a = (rng.uniform(-60, 70), rng.uniform(-180, 180))
-        b = (max(-90.0, min(90.0, a[0] + rng.uniform(-3, 3))), a[1] + rng.uniform(-3, 3))
-        assert _distance_km(a, b) == geodesic(a, b).km
+    for spread in (3, 180):
+        for _ in range(2000):
+            a = (rng.uniform(-89, 89), rng.uniform(-180, 180))
+            b = (max(-90.0, min(90.0, a[0] + rng.uniform(-spread, spread))), a[1] + rng.uniform(-spread, spread))
+            assert _distance_km(a, b) == pytest.approx(geodesic(a, b).km, abs=1e-9)
+    assert _distance_km(REGINA, REGINA) == 0.0
 
 
 def _expected_order(language: str, now: datetime) -> list[int]:
@@ -77,38 +79,3 @@ def test_closed_local_services_leave_room_for_open_area_wide_ones_when_only_open
 
     at_night = find_help(HelpQuery(**{**query.__dict__, "open_now": True}), now=SUNDAY_NIGHT).results
     assert [result.name for result in at_night] == ["Provincial Example Line"]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("seed", [8, 9])
-def test_skipping_exact_distances_that_cannot_matter_changes_no_answer(seed, monkeypatch):
-    build_dataset(seed, 240, topic_share=0.3)
-    rng = random.Random(seed * 100)
-    queries = []
-    for _ in range(30):
-        lat, lon = rng.choice(CENTRES)
-        point = (lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.5, 0.5))
-        queries.append(
-            HelpQuery(
-                country="CA",
-                latitude=point[0],
-                longitude=point[1],
-                topic=rng.choice(["", "sextortion"]),
-                limit=rng.choice([1, 5, 12]),
-            )
-        )
-    calls = []
-    geodesic_km = ranking.distance_km
-
-    def counted(a, b):
-        calls.append((a, b))
-        return geodesic_km(a, b)
-
-    monkeypatch.setattr(ranking, "distance_km", counted)
-    fast = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
-    fast_calls = len(calls)
-    monkeypatch.setattr(ranking, "_ESTIMATE_SLACK", 1.0)
-    exact = [find_help(query, now=WEDNESDAY_AFTERNOON) for query in queries]
-    assert fast == exact
-    assert sum(len(answer.results) for answer in fast) > 100
-    assert fast_calls < (len(calls) - fast_calls) * 0.8

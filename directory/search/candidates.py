@@ -163,8 +163,7 @@ def _gather(source: Source, query: HelpQuery, topic_id: int | None, now: datetim
             for located, rings in ((True, LOCATED_RINGS_KM), (False, COVERAGE_RINGS_KM))
             for row in source.nearest(located, point, rings, per_source, conditions)
         ]
-        # Closed services drop out after ranking when only open ones are wanted: all must be exact then.
-        for service_id, distance in local_distances(point, found, None if query.open_now else limit):
+        for service_id, distance in local_distances(point, found):
             add(service_id, TIER_LOCAL, distance)
         # Local services outrank every area-wide one, so with enough of them the area tiers cannot
         # reach the answer. Unless only open services are wanted: closed ones drop out after ranking.

@@ -259,9 +259,6 @@ def _next_ring(rings: tuple[float, ...], index: int, found: int, wanted: int) ->
     return following
 
 
-# The equirectangular estimate is within 3.5% of the geodesic distance up to 300 km and 75 degrees
-
-
 def facts(service_ids: list[int], query: HelpQuery, language: str, now: datetime) -> dict[int, Facts]:
     """Two queries: each service with the languages it is offered in, then its schedules with their intervals."""
     rows = Service.objects.filter(_service_filter(query, None, now), id__in=service_ids).order_by()
