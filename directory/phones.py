@@ -111,6 +111,8 @@ def reachable_from(kind: str, value: str, home_countries: Collection[str], calle
     caller_country = caller_country.upper()
     if not value.startswith("+"):
         return caller_country in home_countries
+    if caller_country in _regions_of_calling_code(value):
+        return True
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -120,6 +122,21 @@ def reachable_from(kind: str, value: str, home_countries: Collection[str], calle
     return phonenumbers.can_be_internationally_dialled(number) and (
         phonenumbers.number_type(number) not in _DOMESTIC_TYPES
     )
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _regions_of_calling_code(value: str) -> tuple[str, ...]:
+    """The regions of an E.164 number's country calling code, read as ``phonenumbers.parse`` reads it (the
+    codes are prefix-free, one to three digits), without parsing the rest; () when it is not plain E.164."""
+    if not _E164.fullmatch(value):
+        return ()
+    for length in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(value[1 : 1 + length]))
+        if regions:
+            return tuple(regions)
+    return ()
 
 
 def parse_contacts(phone: str, sms: str, country: str) -> ParsedContacts:
