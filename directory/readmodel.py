@@ -109,15 +109,27 @@ class Points:
         self.extra = [point for point in self.extra if point[2] not in dropped]
         self.extra.extend(zip(lat.tolist(), lon.tolist(), new_rows.tolist(), radius.tolist(), strict=True))
 
-    def in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, ...]:
-        """(lat, lon, row, radius) of the live points with lat0±dlat, lon0±dlon (bounds included)."""
-        lat_lo, lat_hi, lon_lo, lon_hi = lat0 - dlat, lat0 + dlat, lon0 - dlon, lon0 + dlon
-        bands = np.arange(latitude_band(max(lat_lo, -90.0)), latitude_band(min(lat_hi, 90.0)) + 1, dtype=np.int64)
-        first = int(np.floor((max(lon_lo, -180.0) + 180.0) * 10))
-        last = int(np.floor((min(lon_hi, 180.0) + 180.0) * 10))
+    def _spans(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end positions of the runs of points in the cells the box lat0±dlat, lon0±dlon touches."""
+        bands = np.arange(
+            latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1, dtype=np.int64
+        )
+        first = int(np.floor((max(lon0 - dlon, -180.0) + 180.0) * 10))
+        last = int(np.floor((min(lon0 + dlon, 180.0) + 180.0) * 10))
         # Keys of the cells' own type: searchsorted would otherwise convert the whole column on every call.
         starts = np.searchsorted(self.cell, (bands * _LON_CELLS + first).astype(self.cell.dtype), "left")
         ends = np.searchsorted(self.cell, (bands * _LON_CELLS + last).astype(self.cell.dtype), "right")
+        return starts, ends
+
+    def at_most_in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> int:
+        """An upper bound of ``len(in_box(...)[0])``, from the cells alone: cheap enough to try a box first."""
+        starts, ends = self._spans(lat0, lon0, dlat, dlon)
+        return int((ends - starts).sum()) + len(self.extra)
+
+    def in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, ...]:
+        """(lat, lon, row, radius) of the live points with lat0±dlat, lon0±dlon (bounds included)."""
+        lat_lo, lat_hi, lon_lo, lon_hi = lat0 - dlat, lat0 + dlat, lon0 - dlon, lon0 + dlon
+        starts, ends = self._spans(lat0, lon0, dlat, dlon)
         spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
         index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
         lat, lon, row = self.lat[index], self.lon[index], self.row[index]
@@ -204,7 +216,8 @@ class ReadModel:
         patched = self.translations.get(service_id)
         if patched is not None:
             return patched
-        at = int(np.searchsorted(self.translated_rows, row))
+        # A key of the column's own type: searchsorted would otherwise copy the whole column to compare.
+        at = int(np.searchsorted(self.translated_rows, self.translated_rows.dtype.type(row)))
         if at == len(self.translated_rows) or self.translated_rows[at] != row:
             return None
         found: dict[str, Any] = json.loads(

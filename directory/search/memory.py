@@ -70,6 +70,9 @@ class MemorySource:
         km_per_lon = max(KM_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(lat0)), 0.01)
         for index, ring in enumerate(rings):
             dlat, dlon = ring / KM_PER_DEGREE_LAT, min(ring / km_per_lon, 180.0)
+            last = index == len(rings) - 1
+            if not last and points.at_most_in_box(lat0, lon0, dlat, dlon) < wanted:
+                continue  # fewer points in the box than wanted: this ring cannot be the answer
             lat, lon, row, radius = points.in_box(lat0, lon0, dlat, dlon)
             dy = (lat - lat0) * KM_PER_DEGREE_LAT
             dx = (lon - lon0) * km_per_lon
@@ -89,7 +92,7 @@ class MemorySource:
                     found[service_id] = (service_id, float(lat[position]), float(lon[position]))
                     if len(found) >= wanted:
                         break
-            if len(found) >= wanted or index == len(rings) - 1:
+            if len(found) >= wanted or last:
                 return list(found.values())
         return []
 
