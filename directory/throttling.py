@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -110,18 +111,32 @@ class LimitExceeded(APIException):
         }
 
 
+_COUNTED = "_anonymous_refusal"
+
+
+def count_anonymous(request: HttpRequest) -> Refusal | None:
+    """Count an anonymous request against the ``anon`` rate of its address, once: a second call (the full
+    view after the lean path of ``directory.lean_wsgi`` gave it up) gets the first call's answer."""
+    if hasattr(request, _COUNTED):
+        counted: Refusal | None = getattr(request, _COUNTED)
+        return counted
+    allowed, seconds = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES["anon"]))
+    refusal = consume(f"anon:{client_address(request)}", [Limit("anonymous", allowed, seconds)])
+    setattr(request, _COUNTED, refusal)
+    return refusal
+
+
 class ClientRateThrottle(BaseThrottle):
     """Callers without a partner key: the low ``anon`` rate per address (per account when signed in)."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if isinstance(request.auth, PartnerKey):
             return True
-        allowed, seconds = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES["anon"]))
         if request.user and request.user.is_authenticated:
-            client, name = f"user:{request.user.pk}", "user"
+            allowed, seconds = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES["anon"]))
+            refusal = consume(f"user:{request.user.pk}", [Limit("user", allowed, seconds)])
         else:
-            client, name = f"anon:{client_address(request)}", "anonymous"
-        refusal = consume(client, [Limit(name, allowed, seconds)])
+            refusal = count_anonymous(request._request)
         if refusal is not None:
             raise LimitExceeded(refusal)
         return True

@@ -11,6 +11,7 @@ from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -113,14 +114,23 @@ class ServiceViewSet(ServiceWriteMixin, VersionETagMixin, LanguageContextMixin, 
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def _lean_list(self, request: Request, model: readmodel.ReadModel, filters: dict[str, Any]) -> Response:
-        """The list for plainly written read-model filters: bits for the filters, the page's rows by hand."""
-        now = timezone.now()
-        language = request_language(request)
-        index = lists.index_for(model)
-        page = self.paginate_queryset(lists.MatchingIds(index, index.matching(filters, now)))  # type: ignore[arg-type]
-        ids: list[int] = list(page or [])  # type: ignore[arg-type]
-        rows = lists.summaries(model, ids, language, now, detail_url(request))
-        return with_last_modified(self.get_paginated_response(rows), model)
+        body = services_page(request, model, filters, self.paginator)  # type: ignore[arg-type]
+        return with_last_modified(Response(body), model)
+
+
+def services_page(
+    request: Request, model: readmodel.ReadModel, filters: dict[str, Any], paginator: PageNumberPagination
+) -> dict[str, Any]:
+    """The list's body for plainly written read-model filters: bits for the filters, the page's rows by hand."""
+    now = timezone.now()
+    language = request_language(request)
+    index = lists.index_for(model)
+    matching = lists.MatchingIds(index, index.matching(filters, now))
+    page: list[Any] | None = paginator.paginate_queryset(matching, request)  # type: ignore[arg-type]
+    ids: list[int] = list(page or [])
+    rows = lists.summaries(model, ids, language, now, detail_url(request))
+    body: dict[str, Any] = paginator.get_paginated_response(rows).data
+    return body
 
 
 class OrganizationViewSet(OrganizationWriteMixin, VersionETagMixin, viewsets.ReadOnlyModelViewSet[Organization]):
@@ -225,16 +235,24 @@ class NearestView(generics.GenericAPIView[Any]):
             params = NearestQuerySerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
             validated = params.validated_data
-        query, resolved = nearest_query(validated)
-        # Names and reasons in ``lang=``, else in ``language=`` when it is one we answer in, else as the
-        # request asks (Accept-Language, English); services offered in ``language=`` ranked first.
-        if "lang" not in request.query_params and query.language in SUPPORTED_LANGUAGES:
-            reply_language = query.language
-        else:
-            reply_language = request_language(request)
-        query = replace(query, language=query.language or reply_language, reply_language=reply_language)
-        answer = find_help(query, source=MemorySource(model) if model is not None else None)
-        return with_last_modified(Response(nearest_representation(resolved, answer, request)), model)
+        return with_last_modified(Response(nearest_body(request, validated, model)), model)
+
+
+def nearest_reply_language(request: Request, language: str) -> str:
+    """Names and reasons in ``lang=``, else in ``language=`` when it is one we answer in, else as the
+    request asks (Accept-Language, English); 400 for a ``lang=`` we do not answer in."""
+    if "lang" not in request.query_params and language in SUPPORTED_LANGUAGES:
+        return language
+    return request_language(request)
+
+
+def nearest_body(request: Request, validated: dict[str, Any], model: readmodel.ReadModel | None) -> dict[str, Any]:
+    """The /nearest/ answer for validated parameters; services offered in ``language=`` ranked first."""
+    query, resolved = nearest_query(validated)
+    reply_language = nearest_reply_language(request, query.language)
+    query = replace(query, language=query.language or reply_language, reply_language=reply_language)
+    answer = find_help(query, source=MemorySource(model) if model is not None else None)
+    return nearest_representation(resolved, answer, request)
 
 
 def with_last_modified(response: Response, model: readmodel.ReadModel | None) -> Response:
