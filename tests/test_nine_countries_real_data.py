@@ -1,9 +1,11 @@
 """Nearest help and SMS replies in NZ, DE, FR, IN, GB counties and Cork, with the real seed and postcode tables."""
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory.models import PostcodeArea
@@ -199,7 +201,9 @@ def test_a_wolverhampton_edge_postcode_in_staffordshire_finds_staffordshire_poli
     assert results[0]["reason"] == "covers Staffordshire"
 
 
-def test_in_a_dublin_reply_listings_to_call_come_before_a_station_with_only_a_website(seeded):
+def test_in_a_dublin_reply_listings_to_call_come_before_a_station_with_only_a_website(seeded, monkeypatch):
+    # A Wednesday afternoon in Dublin: at night what is open first ranks another listing fifth.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 2, 15, 20, tzinfo=UTC))
     lines = text("+353851234567", "help D02 X285").text.splitlines()
     numbered = [line for line in lines if line[:1].isdigit()]
 
