@@ -113,6 +113,11 @@ def reachable_from(kind: str, value: str, home_countries: Collection[str], calle
         return caller_country in home_countries
     if caller_country in _regions_of_calling_code(value):
         return True
+    return reachable_by_parsing(value, caller_country)
+
+
+def reachable_by_parsing(value: str, caller_country: str) -> bool:
+    """The E.164 rule of ``reachable_from`` read off the fully parsed number."""
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:

@@ -3,7 +3,7 @@
 import phonenumbers
 import pytest
 
-from directory.phones import reachable_from
+from directory.phones import reachable_by_parsing, reachable_from
 from directory.seed import read_curated, seed_plans, seed_rows
 
 
@@ -34,20 +34,6 @@ def test_a_short_code_of_a_worldwide_listing_is_reachable_nowhere():
     assert reachable_from("sms", "4282", set(), "NZ") is False
 
 
-def _reachable_by_parsing(value: str, caller: str) -> bool:
-    """The E.164 rule read off a fully parsed number, the way ``reachable_from`` falls back to."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return False
-    if caller in phonenumbers.region_codes_for_country_code(number.country_code or 0):
-        return True
-    return phonenumbers.can_be_internationally_dialled(number) and phonenumbers.number_type(number) not in (
-        phonenumbers.PhoneNumberType.TOLL_FREE,
-        phonenumbers.PhoneNumberType.SHARED_COST,
-    )
-
-
 def test_reading_only_the_calling_code_gives_what_parsing_the_whole_number_gives():
     plans = seed_plans(seed_rows(), read_curated())
     values = {channel.value for plan in plans for channel in plan.channels if channel.value.startswith("+")}
@@ -56,4 +42,4 @@ def test_reading_only_the_calling_code_gives_what_parsing_the_whole_number_gives
     callers = sorted({*phonenumbers.SUPPORTED_REGIONS} & {"AU", "CA", "DE", "FR", "GB", "IE", "IN", "NZ", "US", "JP"})
     for value in sorted(values):
         for caller in callers:
-            assert reachable_from("phone", value, (), caller) is _reachable_by_parsing(value, caller), (value, caller)
+            assert reachable_from("phone", value, (), caller) is reachable_by_parsing(value, caller), (value, caller)
