@@ -102,3 +102,14 @@ def test_texts_and_reads_are_answered_while_redis_is_down(redis_server, client, 
             last = client.get("/api/v1/topics/")
         assert last.status_code == 429, "the anonymous limit still counts, per process"
         assert last["Retry-After"]
+
+
+def test_one_redis_client_serves_every_call(redis_server):
+    with override_settings(CACHES=shared_cache_at(redis_server.url)):
+        backend = caches["default"]
+        assert isinstance(backend, SharedCache)
+        first = backend._cache.get_client("a")
+        backend.set("kept", "in redis", 60)
+        assert backend.get("kept") == "in redis"
+        assert add_to_counters([("hits", 1)], ttl=60) == [1]
+        assert backend._cache.get_client("b", write=True) is first
