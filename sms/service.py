@@ -10,10 +10,12 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -410,12 +412,18 @@ def _save_conversation(sender_hash: str, **state: object) -> None:
         "expires_at": _expiry(),
     }
     # One statement (INSERT ... ON CONFLICT DO UPDATE): a texter's two messages cannot race to create it.
-    Conversation.objects.bulk_create(
-        [Conversation(sender_hash=sender_hash, **defaults)],
-        update_conflicts=True,
-        unique_fields=["sender_hash"],
-        update_fields=list(defaults),
-    )
+    # Sent on its own, outside a transaction (bulk_create's BEGIN and COMMIT are two more round trips).
+    values = {"sender_hash": sender_hash, **defaults}
+    fields = [cast("Field[Any, Any]", Conversation._meta.get_field(name)) for name in values]
+    quote = connection.ops.quote_name
+    columns = [quote(str(field.column)) for field in fields]
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Conversation._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names only
+            f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
+            [field.get_db_prep_save(values[field.name], connection) for field in fields],
+        )
 
 
 def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> Reply:
