@@ -221,9 +221,12 @@ def compact_change_log(connection: Any) -> None:
 
     The triggers (migration 0009) logged the load in its own transactions, so every app process sees a new
     revision; with a null listing it rebuilds its read model rather than patching a million listings.
+    On PostgreSQL the entries are truncated, not deleted: millions of dead rows left for VACUUM made the
+    revision check of every request scan a 360 MB table and its index (100 ms a request at 1M).
     """
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM directory_change")
+        empty = "TRUNCATE directory_change" if connection.vendor == "postgresql" else "DELETE FROM directory_change"
+        cursor.execute(empty)
         cursor.execute("INSERT INTO directory_change (service_id, token) VALUES (NULL, %s)", [random.getrandbits(62)])
 
 
