@@ -8,7 +8,7 @@ the list to SQL.
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from django.db import connection
 
 from directory import rules
 from directory.models import CoverageScope, translated
-from directory.readmodel import KIND_CODE, LOCATED, ReadModel
+from directory.readmodel import KIND_CODE, LOCATED, ReadModel, aware_utc
 from directory.regions import region_name
 
 # Parameters the read model answers; any other filter in use sends the list to SQL.
@@ -249,14 +249,6 @@ _PAGE_CHANNELS = (
 )
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _drf_datetime(value: datetime | None) -> str | None:
     """What DRF's DateTimeField shows (ISO 8601 in UTC, ``Z`` for +00:00)."""
     if value is None:
@@ -352,8 +344,8 @@ def summaries(
                 "languages": [code for code, bit in language_bits if languages >> bit & 1],
                 "coverage": coverage.get(service_id, []),
                 "primary_contact": primary[service_id][1] if service_id in primary else None,
-                "verification_state": rules.effective_state(state, _aware(review_due), now),
-                "updated_at": _drf_datetime(_aware(updated_at)),
+                "verification_state": rules.effective_state(state, aware_utc(review_due), now),
+                "updated_at": _drf_datetime(aware_utc(updated_at)),
                 "distance_km": None,
             }
         )

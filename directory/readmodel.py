@@ -732,16 +732,17 @@ _CHECK = (
 )
 
 
-def _datetime(value: datetime | str | None) -> datetime | None:
+def aware_utc(value: datetime | str | None) -> datetime | None:
+    """A timestamp column's value as an aware UTC datetime (SQLite's raw rows give text, naive in UTC)."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _newest(stamps: Sequence[Any]) -> datetime | None:
-    found = [stamp for stamp in map(_datetime, stamps) if stamp is not None]
+    found = [stamp for stamp in map(aware_utc, stamps) if stamp is not None]
     return max(found) if found else None
 
 
