@@ -10,15 +10,20 @@ counted locally are flushed from each process. A warning is logged when Redis is
 Any other Redis error (a wrong command, a wrong type) is a bug and is raised.
 """
 
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -63,7 +68,7 @@ class SharedCache(RedisCache):
         params = {**params, "OPTIONS": options}
         super().__init__(server, params)
         self._class = ReusedClients
-        self.local = LocMemCache(f"shared-cache-stand-in:{server}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+        self.local = LocalCache(f"shared-cache-stand-in:{server}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
         self._retry_at = 0.0
         self._lost = False
 
@@ -142,18 +147,149 @@ class SharedCache(RedisCache):
                 pipeline.incrby(key, delta)
             return [int(value) for value in pipeline.execute()[1::2]]
 
-        result: list[int] = self._shared(shared, lambda: add_locally(self.local, deltas, ttl))
+        result: list[int] = self._shared(shared, lambda: self.local.add_to_counters(deltas, ttl))
         return result
 
+    def tally(self, name: str, kind: str, description: Sequence[Any], ttl: int, *, due_every: int) -> bool:
+        """``LocalCache.tally``, shared by every node."""
 
-def add_locally(backend: Any, deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
-    """``add_to_counters`` on a cache without atomic pipelines (process memory)."""
-    values = []
-    for name, delta in deltas:
-        backend.add(name, 0, ttl)
-        try:
-            values.append(int(backend.incr(name, delta)))
-        except ValueError:  # expired between add() and incr()
-            backend.add(name, 0, ttl)
-            values.append(int(backend.incr(name, delta)))
-    return values
+        # One MULTI/EXEC: the kind's count, its description (first time only), the set of kinds changed
+        # since the last ``take_changed``, and the "due" key that tells one caller per interval to copy them.
+        def shared() -> bool:
+            keys = _TallyKeys(self, name)
+            pipeline = self._cache.get_client(keys.counts, write=True).pipeline(transaction=True)
+            pipeline.hincrby(keys.counts, kind, 1)
+            pipeline.hsetnx(keys.descriptions, kind, json.dumps(list(description)))
+            pipeline.sadd(keys.changed, kind)
+            for key in (keys.counts, keys.descriptions, keys.changed):
+                pipeline.expire(key, ttl)
+            if due_every > 0:
+                pipeline.set(keys.due, 1, ex=due_every, nx=True)
+            answers = pipeline.execute()
+            return due_every <= 0 or bool(answers[-1])
+
+        result: bool = self._shared(shared, lambda: self.local.tally(name, kind, description, ttl, due_every=due_every))
+        return result
+
+    def take_changed(self, name: str) -> dict[str, tuple[list[Any], int]]:
+        """``LocalCache.take_changed``: each changed kind goes to one caller, on whichever node."""
+
+        def shared() -> dict[str, tuple[list[Any], int]]:
+            keys = _TallyKeys(self, name)
+            client = self._cache.get_client(keys.counts, write=True)
+            taking = client.pipeline(transaction=True)
+            taking.smembers(keys.changed)
+            taking.delete(keys.changed)
+            kinds = sorted(member.decode() for member in taking.execute()[0])
+            if not kinds:
+                return {}
+            reading = client.pipeline(transaction=False)
+            reading.hmget(keys.counts, kinds)
+            reading.hmget(keys.descriptions, kinds)
+            counts, descriptions = reading.execute()
+            return {
+                kind: (json.loads(description), int(count))
+                for kind, count, description in zip(kinds, counts, descriptions, strict=True)
+                if count is not None and description is not None
+            }
+
+        result: dict[str, tuple[list[Any], int]] = self._shared(shared, lambda: self.local.take_changed(name))
+        return result
+
+    def mark_changed(self, name: str, kinds: Sequence[str], ttl: int) -> None:
+        """``LocalCache.mark_changed``."""
+
+        def shared() -> None:
+            keys = _TallyKeys(self, name)
+            pipeline = self._cache.get_client(keys.changed, write=True).pipeline(transaction=True)
+            pipeline.sadd(keys.changed, *kinds)
+            pipeline.expire(keys.changed, ttl)
+            pipeline.execute()
+
+        if kinds:
+            self._shared(shared, lambda: self.local.mark_changed(name, kinds, ttl))
+
+
+class _TallyKeys:
+    def __init__(self, backend: SharedCache, name: str) -> None:
+        self.counts, self.descriptions, self.changed, self.due = (
+            backend.make_and_validate_key(f"{name}:{part}") for part in ("counts", "descriptions", "changed", "due")
+        )
+
+
+@dataclass
+class _LocalTally:
+    expires: float
+    counts: dict[str, int] = field(default_factory=dict)
+    descriptions: dict[str, list[Any]] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+
+
+class LocalCache(LocMemCache):
+    """Django's process-memory cache with the shared cache's counters and tallies.
+
+    The cache of a node without Redis, and the shared cache's stand-in while Redis is unreachable.
+    """
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        self._tallies: dict[str, _LocalTally] = {}
+        self._tally_lock = threading.Lock()
+
+    def add_to_counters(self, deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
+        """Add each delta to its counter (created at 0, ``ttl`` seconds to live); return the new values."""
+        values = []
+        for name, delta in deltas:
+            self.add(name, 0, ttl)
+            try:
+                values.append(int(self.incr(name, delta)))
+            except ValueError:  # expired between add() and incr()
+                self.add(name, 0, ttl)
+                values.append(int(self.incr(name, delta)))
+        return values
+
+    def tally(self, name: str, kind: str, description: Sequence[Any], ttl: int, *, due_every: int) -> bool:
+        """Count one of ``kind`` in the tally ``name``; return True when the caller should copy what changed.
+
+        ``description`` (JSON values) is kept with the kind's first count; the tally lives ``ttl`` seconds
+        from its last count; a copy is due for the first caller in each ``due_every`` seconds (0: always).
+        """
+        now = time.monotonic()
+        with self._tally_lock:
+            for stale in [key for key, tally in self._tallies.items() if tally.expires <= now]:
+                del self._tallies[stale]
+            tally = self._tallies.setdefault(name, _LocalTally(now + ttl))
+            tally.expires = now + ttl
+            tally.counts[kind] = tally.counts.get(kind, 0) + 1
+            tally.descriptions.setdefault(kind, list(description))
+            tally.changed.add(kind)
+        return due_every <= 0 or self.add(f"{name}:due", 1, due_every)
+
+    def take_changed(self, name: str) -> dict[str, tuple[list[Any], int]]:
+        """The kinds counted since the last call, with their descriptions and whole counts; forgets them."""
+        with self._tally_lock:
+            tally = self._tallies.get(name)
+            if tally is None or tally.expires <= time.monotonic():
+                return {}
+            kinds, tally.changed = sorted(tally.changed), set()
+            return {kind: (tally.descriptions[kind], tally.counts[kind]) for kind in kinds}
+
+    def mark_changed(self, name: str, kinds: Sequence[str], ttl: int) -> None:
+        """Give kinds back to the next ``take_changed`` (their copy failed)."""
+        with self._tally_lock:
+            tally = self._tallies.get(name)
+            if tally is not None:
+                tally.changed.update(kind for kind in kinds if kind in tally.counts)
+
+    def clear(self) -> None:
+        super().clear()
+        with self._tally_lock:
+            self._tallies.clear()
+
+
+def counting_cache() -> SharedCache | LocalCache:
+    """The default cache, which must be one of this module's (counters and tallies are theirs)."""
+    backend = caches["default"]
+    if not isinstance(backend, SharedCache | LocalCache):
+        raise ImproperlyConfigured("CACHES['default'] must be config.cache.SharedCache or config.cache.LocalCache")
+    return backend

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from rest_framework.exceptions import APIException
@@ -20,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from config.cache import SharedCache, add_locally
+from config.cache import counting_cache
 from directory.auth import client_address
 from directory.models import PartnerKey
 from directory.validators import is_digits
@@ -33,10 +32,7 @@ _WINDOW_NAMES = {1: "second", MINUTE: "minute", 3600: "hour", DAY: "day"}
 
 def add_to_counters(deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
     """Add each delta to its counter (created at 0 with ``ttl`` seconds to live) and return the new values."""
-    backend = caches["default"]
-    if isinstance(backend, SharedCache):
-        return backend.add_to_counters(deltas, ttl)
-    return add_locally(backend, deltas, ttl)
+    return counting_cache().add_to_counters(deltas, ttl)
 
 
 @dataclass(frozen=True)

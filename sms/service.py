@@ -14,11 +14,11 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
-from django.db.models.functions import Greatest
+from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
+from config.cache import counting_cache
 from directory import errors
 from directory.emergency import emergency_number, police_number
 from directory.geocoding import Place as GeoPlace
@@ -215,14 +215,7 @@ def _rate_allowance(sender_hash: str) -> str:
     """Return "ok", "warn" for the first message over the limit, then "silent" until the window ends."""
     if not sender_hash:
         return "ok"
-    key = f"sms:rate:{sender_hash}"
-    cache.add(key, 0, settings.SMS_RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The window ended between add() and incr(): this message opens a new one.
-        cache.set(key, 1, settings.SMS_RATE_WINDOW_SECONDS)
-        count = 1
+    (count,) = add_to_counters([(f"sms:rate:{sender_hash}", 1)], settings.SMS_RATE_WINDOW_SECONDS)
     if count <= settings.SMS_RATE_LIMIT:
         return "ok"
     return "warn" if count == settings.SMS_RATE_LIMIT + 1 else "silent"
@@ -411,19 +404,44 @@ def _save_conversation(sender_hash: str, **state: object) -> None:
         **state,
         "expires_at": _expiry(),
     }
-    # One statement (INSERT ... ON CONFLICT DO UPDATE): a texter's two messages cannot race to create it.
-    # Sent on its own, outside a transaction (bulk_create's BEGIN and COMMIT are two more round trips).
-    values = {"sender_hash": sender_hash, **defaults}
-    fields = [cast("Field[Any, Any]", Conversation._meta.get_field(name)) for name in values]
+    # One statement: a texter's two messages cannot race to create it.
+    _upsert(Conversation, [{"sender_hash": sender_hash, **defaults}], unique=["sender_hash"])
+
+
+def _upsert(
+    model: type[Model], rows: list[dict[str, Any]], *, unique: list[str], keep_higher: tuple[str, ...] = ()
+) -> None:
+    """Insert ``rows`` or, where one with the same ``unique`` fields exists, update it to theirs.
+
+    The fields in ``keep_higher`` are never lowered. ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL),
+    sent on its own outside a transaction: Django's ``bulk_create`` adds BEGIN and COMMIT, two more round trips,
+    and cannot keep the higher value.
+    """
     quote = connection.ops.quote_name
-    columns = [quote(str(field.column)) for field in fields]
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[1:])
+    table = quote(model._meta.db_table)
+    fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in rows[0]]
+    column_of = {field.name: quote(str(field.column)) for field in fields}
+    columns = list(column_of.values())
+    keys = {column_of[name] for name in unique}
+    higher = {column_of[name] for name in keep_higher}
+    greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    updates = ", ".join(
+        f"{column} = {greatest}({table}.{column}, EXCLUDED.{column})"
+        if column in higher
+        else f"{column} = EXCLUDED.{column}"
+        for column in columns
+        if column not in keys
+    )
+    placeholders = f"({', '.join(['%s'] * len(columns))})"
+    batch = max(1, 900 // len(columns))  # well under SQLite's limit on parameters per statement
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(Conversation._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names only
-            f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
-            [field.get_db_prep_save(values[field.name], connection) for field in fields],
-        )
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608 - names only
+                f"ON CONFLICT ({', '.join(column_of[name] for name in unique)}) DO UPDATE SET {updates}",
+                [field.get_db_prep_save(row[field.name], connection) for row in chunk for field in fields],
+            )
 
 
 def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> Reply:
@@ -440,71 +458,61 @@ def _record(intent: Intent, language: str, country: str, simulated: bool, text: 
     return Reply(text, language)
 
 
-# Daily statistics are counted in the shared cache (one round trip per message) and copied to ``DailyStat``
-# at most every ``SMS_STATS_FLUSH_SECONDS`` by whichever message comes; counters live two days.
+# Daily statistics are tallied in the shared cache (one round trip per message: ``config.cache``) and the kinds
+# counted since the last copy reach ``DailyStat`` at most every ``SMS_STATS_FLUSH_SECONDS``, copied by whichever
+# message comes first in that time; tallies live two days.
 _STATS_SECONDS = 2 * DAY
 _DIMENSIONS = ("keyword", "topic", "language", "country", "postcode_prefix", "result_count")
 # Flushes this early in a day copy the day before too: its last messages came after its last flush.
 _YESTERDAY_OPEN = timedelta(minutes=15)
 
 
-def _stat_key(day: date, *parts: object) -> str:
-    return ":".join(("sms:stat", day.isoformat(), *map(str, parts)))
+def _tally_name(day: date) -> str:
+    return f"sms:stat:{day.isoformat()}"
 
 
 def _count_message(**dimensions: object) -> None:
     now = timezone.now()
     today = now.date()
-    values = tuple(dimensions[name] for name in _DIMENSIONS)
-    digest = hashlib.sha256(repr(values).encode()).hexdigest()[:32]
-    if cache.add(_stat_key(today, "dimensions", digest), values, _STATS_SECONDS):
-        # First of its kind today: give it a number, so a flush can find every kind.
-        (number,) = add_to_counters([(_stat_key(today, "kinds"), 1)], _STATS_SECONDS)
-        cache.set(_stat_key(today, "kind", number), digest, _STATS_SECONDS)
-    add_to_counters([(_stat_key(today, "count", digest), 1)], _STATS_SECONDS)
-    if cache.add("sms:stat:flushed", 1, settings.SMS_STATS_FLUSH_SECONDS):
+    values = [dimensions[name] for name in _DIMENSIONS]
+    kind = hashlib.sha256(repr(values).encode()).hexdigest()[:32]
+    due = counting_cache().tally(
+        _tally_name(today), kind, values, _STATS_SECONDS, due_every=settings.SMS_STATS_FLUSH_SECONDS
+    )
+    if not due:
+        return
+    try:
         if now - datetime.combine(today, time.min, tzinfo=now.tzinfo) < _YESTERDAY_OPEN:
             flush_statistics(today - timedelta(days=1))  # what came after yesterday's last flush
         flush_statistics(today)
+    except Exception as error:  # the texter's answer does not wait on statistics: the next flush copies them
+        _log_failure(error)
 
 
 def flush_statistics(day: date | None = None) -> int:
-    """Copy the day's counters from the cache into ``DailyStat``, never lowering a count; return the rows written."""
+    """Copy the kinds counted since the last flush into ``DailyStat``, never lowering a count; return how many.
+
+    Each kind changed goes to one flush, on whichever node; if the copy fails they are given back to the next.
+    """
     day = day or timezone.now().date()
-    kinds = int(cache.get(_stat_key(day, "kinds")) or 0)
-    digests = cache.get_many([_stat_key(day, "kind", number) for number in range(1, kinds + 1)]).values()
-    dimensions = cache.get_many([_stat_key(day, "dimensions", digest) for digest in digests])
-    counts = cache.get_many([_stat_key(day, "count", digest) for digest in digests])
-    wanted: dict[tuple[object, ...], int] = {}
-    for digest in digests:
-        values, count = (
-            dimensions.get(_stat_key(day, "dimensions", digest)),
-            counts.get(_stat_key(day, "count", digest)),
-        )
-        if values is None or not count:
-            continue
-        wanted[tuple(values)] = int(count)
-    if not wanted:
-        return 0
-    # The day's rows in one query; new kinds in one insert; only the rows whose count grew are updated.
-    # (Row by row, a busy day's flush was thousands of statements, seconds inside one texter's request.)
-    stored = {tuple(row[:-1]): row[-1] for row in DailyStat.objects.filter(date=day).values_list(*_DIMENSIONS, "count")}
-    fresh = [values for values in wanted if values not in stored]
-    if fresh:
-        rows = [
-            DailyStat(date=day, count=wanted[values], **dict(zip(_DIMENSIONS, values, strict=True))) for values in fresh
-        ]
-        try:
-            with transaction.atomic():
-                DailyStat.objects.bulk_create(rows)
-        except IntegrityError:  # another node wrote some of them meanwhile: raise those to this count
-            DailyStat.objects.bulk_create(rows, ignore_conflicts=True)
-            stored.update({values: 0 for values in fresh})
-    for values, count in wanted.items():
-        if values in stored and stored[values] < count:
-            fields = dict(zip(_DIMENSIONS, values, strict=True))
-            DailyStat.objects.filter(date=day, **fields).update(count=Greatest("count", count))
-    return len(wanted)
+    backend = counting_cache()
+    changed = backend.take_changed(_tally_name(day))
+    try:
+        _store_statistics(day, {tuple(values): count for values, count in changed.values()})
+    except BaseException:
+        backend.mark_changed(_tally_name(day), list(changed), _STATS_SECONDS)
+        raise
+    return len(changed)
+
+
+def _store_statistics(day: date, counts: dict[tuple[object, ...], int]) -> None:
+    # One statement per few hundred kinds, whatever the database holds already; a count is never lowered
+    # (another node, or this one counting on its own while Redis was lost, may have written a higher one).
+    rows = [
+        {"date": day, **dict(zip(_DIMENSIONS, values, strict=True)), "count": count} for values, count in counts.items()
+    ]
+    if rows:
+        _upsert(DailyStat, rows, unique=["date", *_DIMENSIONS], keep_higher=("count",))
 
 
 def record_delivery_status(message_sid: str, status: str, error_code: str = "") -> bool:

@@ -14,7 +14,7 @@ from django.core.cache import cache, caches
 from django.test import Client, override_settings
 
 from bench.services import RedisServer, private_redis
-from config.cache import SharedCache
+from config.cache import SharedCache, counting_cache
 from directory.throttling import add_to_counters
 from tests.test_sms_webhook import build_listings, send
 
@@ -61,6 +61,9 @@ def test_every_operation_answers_while_redis_is_down_and_is_shared_again_after(r
             assert add_to_counters([("hits", 1), ("hits", 2)], ttl=60) == [1, 3]
             assert backend.delete("lock") is True
             assert backend.has_key("lock") is False
+            assert backend.tally("day", "a", ["HELP", 1], 60, due_every=60) is True
+            assert backend.tally("day", "a", ["HELP", 1], 60, due_every=60) is False
+            assert backend.take_changed("day") == {"a": (["HELP", 1], 2)}
             assert time.monotonic() - started < 1, "a lost Redis must cost a request little"
         assert not backend.reachable
         assert Client().get("/healthz/").json() == {"status": "ok", "shared_cache": "unreachable"}
@@ -113,3 +116,24 @@ def test_one_redis_client_serves_every_call(redis_server):
         assert backend.get("kept") == "in redis"
         assert add_to_counters([("hits", 1)], ttl=60) == [1]
         assert backend._cache.get_client("b", write=True) is first
+
+
+@pytest.mark.parametrize("where", ["redis", "process"])
+def test_a_tally_gives_each_changed_kind_to_one_taker_with_its_whole_count(where, redis_server):
+    backends = {
+        "redis": shared_cache_at(redis_server.url),
+        "process": {"default": {"BACKEND": "config.cache.LocalCache"}},
+    }
+    with override_settings(CACHES=backends[where]):
+        backend = counting_cache()
+        backend.clear()
+        due = [backend.tally("day", kind, [kind, 3], 60, due_every=60) for kind in ("a", "b", "a")]
+        assert due == [True, False, False], "one caller per interval is told to copy"
+        assert backend.take_changed("day") == {"a": (["a", 3], 2), "b": (["b", 3], 1)}
+        assert backend.take_changed("day") == {}, "another taker (node) gets nothing twice"
+        backend.tally("day", "b", ["ignored: the first description stays", 0], 60, due_every=60)
+        assert backend.take_changed("day") == {"b": (["b", 3], 2)}
+        backend.mark_changed("day", ["a"], 60)
+        assert backend.take_changed("day") == {"a": (["a", 3], 2)}, "given back after a failed copy"
+        assert backend.take_changed("other-day") == {}
+        assert backend.tally("day", "c", ["c", 3], 60, due_every=0) is True, "0: every caller copies"
