@@ -6,7 +6,7 @@ reading order; a part that does not fit is left out whole, so a phone number is 
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -319,30 +319,42 @@ def short_name(name: str, limit: int = NAME_LIMIT) -> str:
     return clip(name, limit)
 
 
-def how_to_reach(listing: Listing, language: str) -> str:
-    """Say how to reach a listing in one line: its phone, its text line, or else its best link."""
-    phone = next((c for c in listing.channels if c.kind == "phone" and c.display.strip()), None)
-    sms = next((c for c in listing.channels if c.kind == "sms" and c.display.strip()), None)
-    ways = []
-    if phone:
-        ways.append(phone.display.strip())
-    if sms:
-        if sms.sms_keyword.strip():
-            ways.append(text("text_keyword", language, keyword=sms.sms_keyword.strip(), number=sms.display.strip()))
-        else:
-            ways.append(text("text_number", language, number=sms.display.strip()))
+def how_to_reach(listing: Listing, language: str, *, given: Collection[str] = ()) -> str:
+    """Say how to reach a listing in one line: its phone, its text line, or else its best link.
+
+    A number or link in ``given`` (what earlier lines of the list already gave) is passed over for the
+    listing's next way, so that each line tells something new.
+    """
+    return _say_ways(_ways(listing, given), language)
+
+
+def _ways(listing: Listing, given: Collection[str] = ()) -> list[Channel]:
+    usable = [c for c in listing.channels if c.display.strip()]
+    fresh = [c for c in usable if c.display.strip() not in given] or usable
+    phone = next((c for c in fresh if c.kind == "phone"), None)
+    sms = next((c for c in fresh if c.kind == "sms"), None)
+    ways = [channel for channel in (phone, sms) if channel]
     if not ways:
-        for kind in _FALLBACK_CHANNELS:
-            other = next((c for c in listing.channels if c.kind == kind and c.display.strip()), None)
-            if other:
-                ways.append(other.display.strip())
-                break
-    return text("or", language).join(ways)
+        ways = [channel for kind in _FALLBACK_CHANNELS for channel in fresh if channel.kind == kind][:1]
+    return ways
 
 
-def _entry(listing: Listing, language: str) -> str:
+def _say_ways(ways: list[Channel], language: str) -> str:
+    said = []
+    for way in ways:
+        value = way.display.strip()
+        if way.kind == "sms" and way.sms_keyword.strip():
+            said.append(text("text_keyword", language, keyword=way.sms_keyword.strip(), number=value))
+        elif way.kind == "sms":
+            said.append(text("text_number", language, number=value))
+        else:
+            said.append(value)
+    return text("or", language).join(said)
+
+
+def _entry(listing: Listing, language: str, given: Collection[str] = ()) -> str:
     name = short_name(listing.name)
-    reach = how_to_reach(listing, language)
+    reach = how_to_reach(listing, language, given=given)
     return f"{name}: {reach}" if reach else name
 
 
@@ -420,10 +432,15 @@ def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> 
         message.add(_EMERGENCY, _emergency_line(language, view.emergency, danger=False))
     shown: list[int] = []
     consumed = 0
+    # What the list's earlier lines gave, on this page or the ones before it.
+    given: set[str] = set()
+    for listing in view.results[: view.start]:
+        given.update(way.display.strip() for way in _ways(listing, given))
     for index in range(view.start, len(view.results)):
         if len(shown) == RESULTS_PER_PAGE:
             break
-        entry = f"{index + 1}. {_entry(view.results[index], language)}"
+        entry = f"{index + 1}. {_entry(view.results[index], language, given)}"
+        given.update(way.display.strip() for way in _ways(view.results[index], given))
         if message.add(_BODY + index, entry):
             shown.append(index)
         elif shown or fits(to_gsm(entry)):

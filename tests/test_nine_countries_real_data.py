@@ -154,6 +154,14 @@ def test_paris_gets_pharos_and_the_french_lines_in_french(seeded):
     assert any(result["reason"] == "national, 24/7" for result in results)
 
 
+def test_a_number_two_listings_share_is_given_once_and_the_second_offers_its_other_way(seeded):
+    # Delhi Police's cyber unit and the national portal both give 1930; the portal also has its website.
+    reply = text("+919812345678", "HELP 110001")
+
+    assert reply.text.count("1930") == 2, reply.text  # the number once, and in the portal's name
+    assert "National Cyber Crime Reporting Portal and helpline 1930: https://cybercrime.gov.in" in reply.text
+
+
 @pytest.mark.parametrize(
     ("sender", "body"),
     [

@@ -52,6 +52,19 @@ def test_results_are_numbered_in_rank_order():
     assert composed.consumed == 3
 
 
+def test_a_number_an_earlier_line_gave_is_passed_over_for_the_listings_next_way():
+    portal = Listing(
+        "Fictional Portal", (Channel("phone", "306-555-0102"), Channel("website", "https://portal.example"))
+    )
+    composed = search_reply(SearchView("en", (LOCAL_POLICE, portal), emergency="911"))
+    assert "1. Fictional City Police: 306-555-0102" in composed.text
+    assert "2. Fictional Portal: https://portal.example" in composed.text
+    assert how_to_reach(portal, "en") == "306-555-0102", "alone, its phone comes first"
+    # On a later page too: what the first page gave counts.
+    later = search_reply(SearchView("en", (LOCAL_POLICE, portal), start=1, emergency="911"))
+    assert "2. Fictional Portal: https://portal.example" in later.text
+
+
 def test_the_emergency_number_comes_first_when_in_danger():
     composed = search_reply(SearchView("en", (LOCAL_POLICE, KIDS_LINE), emergency="911", danger=True))
     assert composed.text.startswith("In danger now? Call 911.")
