@@ -725,10 +725,12 @@ def current() -> ReadModel | None:
 # The revision check also reads the newest change to a listing or an organisation (two index seeks in the
 # same round trip), so answers from the model can carry Last-Modified without a query of their own.
 _STAMPS = "(SELECT MAX(updated_at) FROM directory_service), (SELECT MAX(updated_at) FROM directory_organization)"
-# ``{ids}``: the model's revision and the gaps below it still waited for (``%s`` placeholders only).
+# ``{ids}``: the model's revision and the gaps below it still waited for (``%s`` placeholders only). The newest
+# id is one more member of the same IN list, so the whole check is primary-key lookups whatever the planner
+# thinks of the table (with ``... OR id = (SELECT MAX(id) ...)`` PostgreSQL chose a sequential scan once).
 _CHECK = (
     "SELECT id, token, service_id, " + _STAMPS + " FROM directory_change "  # noqa: S608 - no values in the text
-    "WHERE id IN ({ids}) OR id = (SELECT MAX(id) FROM directory_change)"
+    "WHERE id IN ({ids}, (SELECT MAX(id) FROM directory_change))"
 )
 
 

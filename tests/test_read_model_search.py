@@ -216,6 +216,28 @@ def test_a_gap_is_given_up_after_a_while(monkeypatch):
     assert model.gaps == {}
 
 
+def test_the_revision_check_looks_up_its_rows_by_primary_key_on_a_long_log():
+    created = builders.service("Logged Example", country="CA", point=(50.0, -104.0), always_open=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM directory_change")
+        (top,) = cursor.fetchone()
+        cursor.executemany(
+            "INSERT INTO directory_change (id, service_id, token) VALUES (%s, %s, 1)",
+            [(top + n, created.pk) for n in range(1, 20_001)],
+        )
+        cursor.execute("DELETE FROM directory_change WHERE id < %s", [top + 19_990])  # dead rows, as after a purge
+        cursor.execute("ANALYZE directory_change")
+        explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+        cursor.execute(explain + readmodel._CHECK.format(ids="%s, %s"), [top + 19_995, top + 19_997])
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+    if connection.vendor == "sqlite":
+        assert "SCAN directory_change" not in plan, plan
+        assert "USING INTEGER PRIMARY KEY" in plan, plan
+    else:
+        assert "Seq Scan on directory_change" not in plan, plan
+        assert "directory_change_pkey" in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_transactions_committing_out_of_order_both_reach_the_model():
     if connection.vendor != "postgresql":
