@@ -8,6 +8,7 @@ geopy) exists behind ``settings.GEOCODER_ONLINE`` for addresses the table cannot
 import hashlib
 import logging
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -16,9 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 import pycountry
+from cachetools import TTLCache, cached
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models.signals import post_delete, post_save
 from geopy.distance import great_circle
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
@@ -59,6 +62,8 @@ SUPPORTED_COUNTRIES: tuple[str, ...] = ("CA", "US", "GB", "AU", "IE", "NZ", "DE"
 _SPECIFICITY_ORDER = ("CA", "GB", "IE", "US", "DE", "FR", "AU", "NZ", "IN")
 
 CACHE_SECONDS = 600
+# How many postcode lookups each process remembers (about 250 bytes each).
+POSTCODE_MEMORY = 4096
 
 # Canada: the letters D F I O Q U are never used, W and Z never start a code.
 _CA_FSA = "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z]"
@@ -221,18 +226,30 @@ _POSTCODE_ROW = (
 )
 
 
-def _lookup_postcode(country: str, key: str) -> Place | None:
-    def find() -> Place | None:
-        # One raw unique-index seek: the ORM's query building cost more than running it.
-        with connection.cursor() as cursor:
-            cursor.execute(_POSTCODE_ROW.format(table=PostcodeArea._meta.db_table), [country, key])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        found_country, code, latitude, longitude, place, subdivision, county = row
-        return Place(found_country, code, float(latitude), float(longitude), place, subdivision, county)
+# Postcode lookups are remembered in each process (the table changes only with ``load_postcodes`` or an edit
+# in the admin, seen here within CACHE_SECONDS): a shared cache's round trip costs what the seek it saves does.
+_POSTCODES: TTLCache[tuple[str, str], Place | None] = TTLCache(maxsize=POSTCODE_MEMORY, ttl=CACHE_SECONDS)
 
-    return _remembered(f"geocoding:postcode:{country}:{key}", find)
+
+@cached(_POSTCODES, key=lambda country, key: (country, key), lock=threading.Lock())
+def _lookup_postcode(country: str, key: str) -> Place | None:
+    # One raw unique-index seek: the ORM's query building cost more than running it.
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTCODE_ROW.format(table=PostcodeArea._meta.db_table), [country, key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found_country, code, latitude, longitude, place, subdivision, county = row
+    return Place(found_country, code, float(latitude), float(longitude), place, subdivision, county)
+
+
+def forget_postcodes(**_: Any) -> None:
+    """Forget this process's postcode lookups (after the table changed: a row saved or deleted, a load)."""
+    _lookup_postcode.cache_clear()
+
+
+post_save.connect(forget_postcodes, sender=PostcodeArea, dispatch_uid="forget-postcodes-saved")
+post_delete.connect(forget_postcodes, sender=PostcodeArea, dispatch_uid="forget-postcodes-deleted")
 
 
 def resolve_postcode(raw: str, country: str | None = None) -> Place | None:

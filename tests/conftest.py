@@ -33,12 +33,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (throttle counters, SMS state, lookups)."""
+    """Each test starts with an empty cache (throttle counters, SMS state, lookups) and no postcode remembered."""
     from django.core.cache import cache
 
+    from directory.geocoding import forget_postcodes
+
     cache.clear()
+    forget_postcodes()
     yield
     cache.clear()
+    forget_postcodes()
 
 
 @pytest.fixture

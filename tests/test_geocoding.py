@@ -157,6 +157,28 @@ def test_an_unknown_postcode_is_cached_too(django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_a_postcode_is_remembered_in_the_process_without_the_shared_cache(django_assert_num_queries, monkeypatch):
+    first = resolve_postcode("S4P 3Y2")
+    monkeypatch.setattr(geocoding, "cache", None)  # any use of the shared cache would fail
+    with django_assert_num_queries(0):
+        assert resolve_postcode("S4P") == first
+
+
+@pytest.mark.django_db
+def test_an_edited_or_reloaded_postcode_is_looked_up_again(django_assert_num_queries):
+    area = PostcodeArea.objects.get(country="CA", code="S4P")
+    assert getattr(resolve_postcode("S4P", "CA"), "place", None) == area.place
+    area.place = "Regina Downtown"
+    area.save()
+    assert getattr(resolve_postcode("S4P", "CA"), "place", None) == "Regina Downtown"
+    area.delete()
+    assert resolve_postcode("S4P", "CA") is None
+    load_postcodes(countries="CA")
+    with django_assert_num_queries(1):
+        assert resolve_postcode("S4P", "CA") is not None
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("country", "city", "subdivision", "near", "expected_subdivision"),
     [

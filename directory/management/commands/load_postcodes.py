@@ -14,7 +14,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from directory.geocoding import SUPPORTED_COUNTRIES, county_for, normalize_postcode, subdivision_for
+from directory.geocoding import (
+    SUPPORTED_COUNTRIES,
+    county_for,
+    forget_postcodes,
+    normalize_postcode,
+    subdivision_for,
+)
 from directory.models import PostcodeArea
 
 BATCH_SIZE = 2000
@@ -118,6 +124,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No postcode table at {path}")
             rows = read_table(path, country)
             created, updated, removed = sync_country(country, rows)
+            forget_postcodes()
             self.stdout.write(
                 f"{country}: {len(rows)} postcodes ({created} created, {updated} updated, {removed} removed)"
             )
