@@ -159,12 +159,11 @@ def _identify(sender: str, *, simulated: bool) -> _Sender:
 def _answer(sender: _Sender, body: str, *, simulated: bool) -> Reply:
     tables = topic_tables()
     intent = parse_message(body, sender.country, tables.keywords)
-    conversation = _conversation(sender.hash)
+    conversation, opted_out = _texter_state(sender.hash)
     country = intent.country or (conversation.country if conversation else "") or sender.country
     language = choose_language(
         intent.language, conversation.language if conversation else None, default_language(country)
     )
-    opted_out = bool(sender.hash) and OptOut.objects.filter(sender_hash=sender.hash).exists()
 
     if intent.action == Action.OPT_IN and opted_out:
         OptOut.objects.filter(sender_hash=sender.hash).delete()
@@ -205,10 +204,26 @@ def _answer(sender: _Sender, body: str, *, simulated: bool) -> Reply:
     return _record(intent, language, country, simulated, _help(country, language))
 
 
-def _conversation(sender_hash: str) -> Conversation | None:
+def _texter_state(sender_hash: str) -> tuple[Conversation | None, bool]:
+    """The texter's unexpired conversation and whether they opted out, read in one statement."""
     if not sender_hash:
-        return None
-    return Conversation.objects.filter(sender_hash=sender_hash, expires_at__gt=timezone.now()).first()
+        return None, False
+    conversations, opt_outs = Conversation._meta.db_table, OptOut._meta.db_table
+    columns = ", ".join(
+        f"c.{connection.ops.quote_name(str(field.column))}" for field in Conversation._meta.concrete_fields
+    )
+    now = Conversation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
+    row = next(
+        iter(
+            Conversation.objects.raw(
+                f"SELECT {columns}, o.id IS NOT NULL AS opted_out FROM (SELECT %s AS sender_hash) AS texter "  # noqa: S608 - names only
+                f"LEFT JOIN {opt_outs} o ON o.sender_hash = texter.sender_hash "
+                f"LEFT JOIN {conversations} c ON c.sender_hash = texter.sender_hash AND c.expires_at > %s",
+                [sender_hash, now],
+            )
+        )
+    )
+    return (row if row.pk is not None else None), bool(getattr(row, "opted_out", False))
 
 
 def _rate_allowance(sender_hash: str) -> str:
