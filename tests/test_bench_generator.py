@@ -10,7 +10,8 @@ from geopy.distance import great_circle
 
 from bench.datasets import read_into_page_cache
 from bench.generator import LANGUAGE_CODES, TABLES, TOPIC_SLUGS, Atlas, build_atlas, generate, read_centroids
-from bench.loader import ensure_topics_and_languages, table_plans, write_batch
+from bench.loader import compact_change_log, ensure_topics_and_languages, table_plans, write_batch
+from directory import readmodel
 from directory.geocoding import subdivision_for
 from directory.models import (
     ContactChannel,
@@ -127,6 +128,24 @@ def test_generated_rows_load_through_the_bulk_loader_and_pass_model_validation(a
         assert sample, model.__name__
         for instance in sample:
             instance.full_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_bulk_load_the_change_log_is_one_entry_that_leaves_no_gap_to_wait_for(atlas):
+    topic_ids, language_ids = ensure_topics_and_languages()
+    plans = table_plans(connection)
+    for batch in rows(atlas, seed=2, topic_ids=topic_ids, language_ids=language_ids):
+        write_batch(connection, plans, batch)
+    compact_change_log(connection)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, service_id FROM directory_change")
+        assert cursor.fetchall() == [(1, None)]
+    readmodel.reset()
+    model = readmodel.current()
+    assert model is not None
+    assert model.gaps == {}, "no id below the revision was ever used"
+    readmodel.reset()
 
 
 def test_a_dataset_is_read_whole_with_its_wal_before_it_is_measured(tmp_path):
