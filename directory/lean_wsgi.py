@@ -1,8 +1,8 @@
-"""The busiest public reads answered through only the machinery they use.
+"""The busiest public reads, and Twilio's webhooks, answered through only the machinery they use.
 
 An anonymous ``GET /api/v1/nearest/`` or ``GET /api/v1/services/`` asking for JSON (no cookie, no
 ``Authorization``, ``Accept`` absent, ``*/*`` or ``application/json``) goes to
-``LeanReadHandler``: Django's own handler with the project's middleware less the ones that cannot act on such a
+a ``LeanHandler``: Django's own handler with the project's middleware less the ones that cannot act on such a
 request, and ``LeanReadMiddleware``, which answers it in ``process_view`` when its parameters are plainly
 written (``directory.lean``): the anonymous rate, then the same body as the API view
 (``views.nearest_body``, ``views.services_page``), rendered by DRF's JSON renderer, with the view's headers.
@@ -14,6 +14,10 @@ and messages (nothing to sign in: the request has no cookie and no credentials; 
 adds the ``Vary: Cookie`` the session middleware gives every API answer), django-simple-history (records
 who writes) and django-axes (sign-ins). ``tests/test_lean_wsgi.py`` holds both handlers to the same status,
 headers and body for the same requests.
+
+Twilio's webhooks (``POST /sms/inbound/`` and ``/sms/status/`` without a cookie or ``Authorization``) go to
+a handler with the same middleware less sessions too: the views check Twilio's signature themselves, are
+exempt from CSRF, and read no session, user or message.
 """
 
 from collections.abc import Callable, Iterable
@@ -53,10 +57,28 @@ _RENDERER = JSONRenderer()
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+WEBHOOK_PATHS = frozenset({"/sms/inbound/", "/sms/status/"})
+
+
 def lean_middleware(full: list[str]) -> list[str]:
     """The project's middleware less what cannot act on an anonymous read, with this module's two."""
     kept = [f"{__name__}.VaryOnCookieMiddleware" if path == _SESSIONS else path for path in full]
     return [path for path in kept if path not in _LEFT_OUT] + [f"{__name__}.LeanReadMiddleware"]
+
+
+def webhook_middleware(full: list[str]) -> list[str]:
+    """The project's middleware less what cannot act on a webhook from Twilio (sessions too)."""
+    return [path for path in full if path not in _LEFT_OUT and path != _SESSIONS]
+
+
+def takes_webhook(environ: dict[str, Any]) -> bool:
+    """Whether a request is a Twilio webhook for the webhook handler: a POST to one, with no cookie or credentials."""
+    return (
+        environ.get("REQUEST_METHOD") == "POST"
+        and environ.get("PATH_INFO") in WEBHOOK_PATHS
+        and not environ.get("HTTP_COOKIE")
+        and not environ.get("HTTP_AUTHORIZATION")
+    )
 
 
 def takes(environ: dict[str, Any]) -> bool:
@@ -72,11 +94,17 @@ def takes(environ: dict[str, Any]) -> bool:
     )
 
 
-class LeanReadHandler(WSGIHandler):
+class LeanHandler(WSGIHandler):
+    """Django's handler with ``chain(settings.MIDDLEWARE)`` for its middleware."""
+
+    def __init__(self, chain: Callable[[list[str]], list[str]]) -> None:
+        self.chain = chain
+        super().__init__()
+
     def load_middleware(self, is_async: bool = False) -> None:
         # Django builds the chain from settings.MIDDLEWARE; it is read here, once, with the lean list.
         full = list(settings.MIDDLEWARE)
-        settings.MIDDLEWARE = lean_middleware(full)
+        settings.MIDDLEWARE = self.chain(full)
         try:
             super().load_middleware(is_async)
         finally:
@@ -84,11 +112,12 @@ class LeanReadHandler(WSGIHandler):
 
 
 def routed(full: WSGIApp) -> WSGIApp:
-    """The WSGI application: lean reads to the lean handler, everything else to ``full``."""
-    lean_handler = LeanReadHandler()
+    """The WSGI application: lean reads and Twilio's webhooks to their lean handlers, everything else to ``full``."""
+    reads, webhooks = LeanHandler(lean_middleware), LeanHandler(webhook_middleware)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return (lean_handler if takes(environ) else full)(environ, start_response)
+        handler = reads if takes(environ) else webhooks if takes_webhook(environ) else full
+        return handler(environ, start_response)
 
     return application
 

@@ -7,12 +7,14 @@ import sys
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
 
 from directory import lean_wsgi
 from tests import builders
 from tests.test_read_model_search import CENTRES, LANGUAGES, TOPICS, build_dataset
+from tests.test_sms_webhook import build_listings, inbound_params, next_sid, signature_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,8 +49,6 @@ def call(app, path: str, query: str = "", headers: dict[str, str] | None = None,
 
 
 def rate(anon: str):
-    from django.conf import settings
-
     return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": anon}})
 
 
@@ -183,3 +183,64 @@ def test_the_anonymous_rate_counts_each_request_once_on_either_path(apps):
     assert by_full["Vary"] == by_lean["Vary"]
     assert json.loads(refusal).keys() == json.loads(lean_refusal).keys()
     assert len(answered) == 2 + 1  # the lean path's own 200s (the 429s and the 404 are the view's)
+
+
+def post(app, path: str, params: dict[str, str], headers: dict[str, str] | None = None):
+    """POST a form as Twilio does (signed unless ``headers`` say otherwise); status, headers and body."""
+    data = urlencode(params).encode()
+    headers = {"X-Twilio-Signature": signature_for(f"http://testserver{path}", params), **(headers or {})}
+    asked = {
+        **environ(path, "", headers),
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+    }
+    seen: list = []
+    body = b"".join(app(asked, lambda status, pairs, info=None: seen.append((status, pairs))))
+    status, pairs = seen[0]
+    found = {name: value for name, value in pairs}
+    found["Content-Security-Policy"] = sorted(found.get("Content-Security-Policy", "").split("; "))
+    return status, found, body
+
+
+def test_twilios_webhooks_get_from_the_webhook_handler_what_the_full_application_answers(monkeypatch):
+    build_listings()
+    served: list[list[str]] = []
+    handle = lean_wsgi.LeanHandler.__call__
+
+    def spied(self, environ, start_response):
+        served.append(self.chain(list(settings.MIDDLEWARE)))
+        return handle(self, environ, start_response)
+
+    monkeypatch.setattr(lean_wsgi.LeanHandler, "__call__", spied)
+    full, lean = WSGIHandler(), lean_wsgi.routed(WSGIHandler())
+
+    texts = ["HELP S4P 3Y2", "AIDE H2X 1Y4", "HELP", "STOP", "START", "MORE", "2", "", "x" * 2000]
+    for number, text in enumerate(texts):
+        # Two texters sending the same: one to each application (a texter's state changes with each text).
+        expected = post(full, "/sms/inbound/", inbound_params(text, sender=f"+1306555{2 * number:04d}"))
+        again = post(lean, "/sms/inbound/", inbound_params(text, sender=f"+1306555{2 * number + 1:04d}"))
+        assert expected[0].startswith("200"), expected
+        assert again == expected, text
+    assert served == [lean_wsgi.webhook_middleware(list(settings.MIDDLEWARE))] * len(texts)
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in served[0]
+    unsigned = inbound_params("HELP S4P 3Y2")
+    assert post(lean, "/sms/inbound/", unsigned, {"X-Twilio-Signature": "forged"}) == post(
+        full, "/sms/inbound/", unsigned, {"X-Twilio-Signature": "forged"}
+    )
+    assert post(lean, "/sms/inbound/", unsigned, {"X-Twilio-Signature": "forged"})[0].startswith("403")
+    delivered = {"MessageSid": next_sid(), "MessageStatus": "delivered"}
+    assert post(lean, "/sms/status/", delivered) == post(full, "/sms/status/", delivered)
+    assert post(lean, "/sms/status/", delivered)[0].startswith("204")
+
+
+def test_only_cookieless_posts_to_the_two_webhooks_take_the_webhook_handler():
+    base = {**environ("/sms/inbound/", "", {}), "REQUEST_METHOD": "POST"}
+    assert lean_wsgi.takes_webhook(base)
+    assert lean_wsgi.takes_webhook({**base, "PATH_INFO": "/sms/status/"})
+    assert not lean_wsgi.takes_webhook({**base, "PATH_INFO": "/sms/simulator/"})
+    assert not lean_wsgi.takes_webhook({**base, "REQUEST_METHOD": "GET"})
+    assert not lean_wsgi.takes_webhook({**base, "HTTP_COOKIE": "sessionid=abc"})
+    assert not lean_wsgi.takes_webhook({**base, "HTTP_AUTHORIZATION": "Basic abc"})
+    assert not lean_wsgi.takes(base)
