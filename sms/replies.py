@@ -352,9 +352,9 @@ def _say_ways(ways: list[Channel], language: str) -> str:
     return text("or", language).join(said)
 
 
-def _entry(listing: Listing, language: str, given: Collection[str] = ()) -> str:
+def _entry(listing: Listing, language: str, ways: list[Channel] | None = None) -> str:
     name = short_name(listing.name)
-    reach = how_to_reach(listing, language, given=given)
+    reach = _say_ways(_ways(listing) if ways is None else ways, language)
     return f"{name}: {reach}" if reach else name
 
 
@@ -439,8 +439,9 @@ def _fill_results(view: SearchView, line: int | None, *, reserve_line: bool) -> 
     for index in range(view.start, len(view.results)):
         if len(shown) == RESULTS_PER_PAGE:
             break
-        entry = f"{index + 1}. {_entry(view.results[index], language, given)}"
-        given.update(way.display.strip() for way in _ways(view.results[index], given))
+        ways = _ways(view.results[index], given)
+        given.update(way.display.strip() for way in ways)
+        entry = f"{index + 1}. {_entry(view.results[index], language, ways)}"
         if message.add(_BODY + index, entry):
             shown.append(index)
         elif shown or fits(to_gsm(entry)):
