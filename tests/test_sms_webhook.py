@@ -8,6 +8,8 @@ from xml.etree import ElementTree
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -278,6 +280,14 @@ def test_a_listing_with_no_way_to_reach_it_is_left_out(client, listings):
     send(client, "HELP S4P 3Y2")
     no_contact = Service.objects.get(name="Fictional Regina Office Without Contacts")
     assert no_contact.id not in Conversation.objects.get().result_ids
+
+
+def test_the_texters_conversation_and_opt_out_are_read_in_one_statement(client, listings):
+    send(client, "HELP S4P 3Y2")
+    with CaptureQueriesContext(connection) as queries:
+        assert "6. Fictional Regina Centre 7" in send(client, "MORE")
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len([sql for sql in reads if "sms_optout" in sql or "sms_conversation" in sql]) == 1, reads
 
 
 @pytest.mark.django_db
