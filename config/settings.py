@@ -298,6 +298,9 @@ SMS_STATS_FLUSH_SECONDS = env_int("SMS_STATS_FLUSH_SECONDS", 60, minimum=0)
 # with gunicorn --preload so the workers share one copy).
 READ_MODEL = env_bool("READ_MODEL", default=True)
 READ_MODEL_PRELOAD = env_bool("READ_MODEL_PRELOAD", default=False)
+# Days the change log keeps its entries (manage.py purge_change_log); a process whose read model has not
+# caught up for longer builds it afresh.
+DIRECTORY_CHANGE_DAYS = env_int("DIRECTORY_CHANGE_DAYS", 7, minimum=1)
 # How long the area candidates of a search (which depend on the region, not the point) are reused.
 SEARCH_CACHE_SECONDS = env_int("SEARCH_CACHE_SECONDS", 120, minimum=0)
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from rest_framework_api_key.models import AbstractAPIKey
 
 from directory.audit import AuditedHistoricalRecords, AuditedManager, AuditedQuerySet
@@ -601,11 +602,14 @@ class DirectoryChange(models.Model):
     The newest entry's id is the directory's revision: each app process compares it with the revision
     its read model was built at and reloads the listings named since (``directory.readmodel``). A null
     ``service`` means reference data (topics, languages) changed: everything is reloaded. ``token`` tells
-    a revision apart from one that reused its id after a rollback.
+    a revision apart from one that reused its id after a rollback. ``logged_at`` is filled in by the
+    database (the triggers name no time); ``purge_change_log`` deletes entries older than
+    ``DIRECTORY_CHANGE_DAYS``.
     """
 
     service_id = models.BigIntegerField(null=True)
     token = models.BigIntegerField(default=0)
+    logged_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         db_table = "directory_change"

@@ -11,7 +11,8 @@ The database stays the source of truth. Triggers log every change to a listing o
 listings named since. On PostgreSQL an entry's id is taken when its transaction writes, not when it
 commits, so a later id can be seen first: the ids missing below the revision are kept as gaps and asked
 for again by the same query until they appear (then their listings are reloaded) or ``GAP_SECONDS`` pass
-(a rolled-back transaction's id never appears). Building is ``build()``; under gunicorn ``--preload`` the
+(a rolled-back transaction's id never appears). ``purge_change_log()`` deletes the oldest entries (a
+process whose revision went with them builds afresh). Building is ``build()``; under gunicorn ``--preload`` the
 master builds once and the workers share the pages until they write to them.
 """
 
@@ -26,17 +27,19 @@ import tempfile
 import time as clock
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, connections, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from directory import rules
 from directory.hours import Interval, WeeklyHours
-from directory.models import CoverageScope, ServiceKind, ServiceStatus, latitude_band
+from directory.models import CoverageScope, DirectoryChange, ServiceKind, ServiceStatus, latitude_band
 
 logger = logging.getLogger(__name__)
 
@@ -289,6 +292,25 @@ def _chunks(sql: str, column: str, ids: Sequence[int] | None) -> Iterator[list[t
 def revision() -> tuple[int, int]:
     rows = _fetch("SELECT id, token FROM directory_change ORDER BY id DESC LIMIT 1")
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
+def purge_change_log(now: datetime | None = None) -> int:
+    """Delete the change log's entries older than ``DIRECTORY_CHANGE_DAYS``; return how many went.
+
+    Only a run of the oldest ids goes, up to the first entry young enough to keep and never the newest
+    (the revision), so whatever a process's revision is, every entry after it is still there: a process
+    whose own revision is still logged patches its model as before, and one whose revision went builds
+    afresh. (On PostgreSQL an id is taken before its transaction commits, so ids and times need not agree.)
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.DIRECTORY_CHANGE_DAYS)
+    entries = DirectoryChange.objects.all()
+    keep_from = entries.filter(logged_at__gte=cutoff).aggregate(first=Min("id"))["first"]
+    if keep_from is None:
+        keep_from = entries.aggregate(newest=Max("id"))["newest"]
+    if keep_from is None:
+        return 0
+    deleted, _ = entries.filter(id__lt=keep_from).delete()
+    return deleted
 
 
 def _missing(after: int, upto: int, seen: Iterable[int]) -> dict[int, float]:
@@ -771,7 +793,9 @@ def _refreshed(model: ReadModel) -> ReadModel:
         model.last_modified = _newest(rows[0][3:])
         return model
     if own is None or own[1] != token or latest[0] < mine:
-        return _stamped(build())  # the log was rewritten (a rollback, a truncated table): start again
+        # The log was purged past this revision or rewritten (a rollback, a truncated table): start again.
+        logger.info("read model revision %s is no longer in the change log: building afresh", mine)
+        return _stamped(build())
     started = clock.monotonic()
     if latest[0] - mine > PATCH_LIMIT:
         return _stamped(build())

@@ -71,12 +71,16 @@ def _postgres_statements(table: str, expression: str | None) -> list[str]:
     return statements
 
 
-def install_triggers(apps, schema_editor):
+def create_triggers(schema_editor):
     vendor = schema_editor.connection.vendor
     build = {"sqlite": _sqlite_statements, "postgresql": _postgres_statements}[vendor]
     for table, expression in LOGGED.items():
         for statement in build(table, expression):
             schema_editor.execute(statement)
+
+
+def install_triggers(apps, schema_editor):
+    create_triggers(schema_editor)
     # The revision a database starts at: everything is new to a process that has read nothing.
     schema_editor.execute("INSERT INTO directory_change (service_id, token) VALUES (NULL, 1)")
 
