@@ -18,13 +18,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory import geocoding, hsds
 from directory.models import Location, Service, Topic
+from directory.renderers import JSONRenderer
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500

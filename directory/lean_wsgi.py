@@ -5,7 +5,8 @@ An anonymous ``GET /api/v1/nearest/`` or ``GET /api/v1/services/`` asking for JS
 a ``LeanHandler``: Django's own handler with the project's middleware less the ones that cannot act on such a
 request, and ``LeanReadMiddleware``, which answers it in ``process_view`` when its parameters are plainly
 written (``directory.lean``): the anonymous rate, then the same body as the API view
-(``views.nearest_body``, ``views.services_page``), rendered by DRF's JSON renderer, with the view's headers.
+(``views.nearest_body``, ``views.services_page``), rendered by the API's JSON renderer
+(``directory.renderers``), with the view's headers.
 Anything else - other parameters, an error, the read model off - is left to the API view, in the same chain,
 and is counted against the rate only once. Every other request goes to the full application.
 
@@ -30,12 +31,12 @@ from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from rest_framework.exceptions import APIException
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from directory import lean, readmodel, views
 from directory.errors import DirectoryError
 from directory.pagination import DirectoryPagination
+from directory.renderers import JSONRenderer
 from directory.throttling import count_anonymous
 
 LEAN_PATHS = frozenset({"/api/v1/nearest/", "/api/v1/services/"})
