@@ -23,7 +23,8 @@ from functools import cache
 from pathlib import Path
 
 import phonenumbers
-from phonenumbers import shortnumberinfo
+from phonenumbers import PhoneMetadata, shortnumberinfo
+from phonenumbers.phonenumberutil import _is_number_matching_desc, _number_type_helper
 
 EMERGENCY_NUMBERS = frozenset({"000", "111", "112", "911", "999"})
 
@@ -93,7 +94,7 @@ def dial_value(text: str, country: str) -> str | None:
 
 
 # Channels that go through the telephone network; the others (websites, forms, chat, WhatsApp) work anywhere.
-_DIALLED_KINDS = frozenset({"phone", "sms"})
+DIALLED_KINDS = ("phone", "sms")
 # Numbers that, as a rule, do not connect from another country's network.
 _DOMESTIC_TYPES = frozenset({phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST})
 
@@ -106,7 +107,7 @@ def reachable_from(kind: str, value: str, home_countries: Collection[str], calle
     stored as dialled in the country (short codes, national-only numbers, star codes) work only in
     the countries the listing serves. With no caller country, every channel counts.
     """
-    if kind not in _DIALLED_KINDS or not caller_country:
+    if kind not in DIALLED_KINDS or not caller_country:
         return True
     caller_country = caller_country.upper()
     if not value.startswith("+"):
@@ -117,16 +118,27 @@ def reachable_from(kind: str, value: str, home_countries: Collection[str], calle
 
 
 def reachable_by_parsing(value: str, caller_country: str) -> bool:
-    """The E.164 rule of ``reachable_from`` read off the fully parsed number."""
+    """The E.164 rule of ``reachable_from`` read off the fully parsed number.
+
+    ``phonenumbers.can_be_internationally_dialled`` and ``phonenumbers.number_type`` each look for the
+    number's region first, which for a calling code shared by many regions (+1: 25) tries each region's
+    patterns in turn, most of a parse's cost. The region is looked for once here and both answers read off
+    its metadata, as those two functions do; ``tests/test_channel_reachability.py`` holds this to them.
+    """
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         return False
     if caller_country in phonenumbers.region_codes_for_country_code(number.country_code or 0):
         return True
-    return phonenumbers.can_be_internationally_dialled(number) and (
-        phonenumbers.number_type(number) not in _DOMESTIC_TYPES
-    )
+    region = phonenumbers.region_code_for_number(number)
+    national = phonenumbers.national_significant_number(number)
+    own = PhoneMetadata.metadata_for_region(region, None) if region else None
+    if own is not None and _is_number_matching_desc(national, own.no_international_dialling):
+        return False  # not can_be_internationally_dialled
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code or 0, region) if region else None
+    kind = phonenumbers.PhoneNumberType.UNKNOWN if metadata is None else _number_type_helper(national, metadata)
+    return kind not in _DOMESTIC_TYPES
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")

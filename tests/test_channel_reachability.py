@@ -3,8 +3,11 @@
 import phonenumbers
 import pytest
 
+from directory.models import ChannelKind, ContactChannel, Coverage
 from directory.phones import reachable_by_parsing, reachable_from
+from directory.search.contacts import contacts_for
 from directory.seed import read_curated, seed_plans, seed_rows
+from tests import builders
 
 
 @pytest.mark.parametrize(
@@ -43,3 +46,67 @@ def test_reading_only_the_calling_code_gives_what_parsing_the_whole_number_gives
     for value in sorted(values):
         for caller in callers:
             assert reachable_from("phone", value, (), caller) is reachable_by_parsing(value, caller), (value, caller)
+
+
+def _by_public_functions(value: str, caller: str) -> bool:
+    """The E.164 rule written with libphonenumber's public functions only."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if caller in phonenumbers.region_codes_for_country_code(number.country_code or 0):
+        return True
+    return phonenumbers.can_be_internationally_dialled(number) and phonenumbers.number_type(number) not in {
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+    }
+
+
+def _example_numbers() -> set[str]:
+    """libphonenumber's example number of every type in every region and non-geographic calling code."""
+    found = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                found.add(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            found.add(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    return found
+
+
+def test_parsing_once_gives_what_the_public_functions_give_for_every_kind_of_number():
+    plans = seed_plans(seed_rows(), read_curated())
+    values = _example_numbers() | {c.value for plan in plans for c in plan.channels if c.value.startswith("+")}
+    # Beside the examples: numbers of shared calling codes no pattern knows, or too short or long.
+    values |= {"+18005550100", "+1809555", "+12125550100999", "+79001234567", "+76001234567", "+999123456789"}
+    assert len(values) > 1000
+    for value in sorted(values):
+        for caller in ("GB", "US", "IN", "AU", "ZZ"):
+            assert reachable_by_parsing(value, caller) is _by_public_functions(value, caller), (value, caller)
+
+
+@pytest.mark.django_db
+def test_contacts_read_the_listings_countries_only_for_numbers_dialled_as_written():
+    listing = builders.service("Two Countries Line", country="GB", phone="+448088005000", sms="116123")
+    Coverage.objects.create(service=listing, scope="country", country="IE")
+    ContactChannel.objects.create(service=listing, kind=ChannelKind.WEBSITE, value="https://example.org", position=2)
+    ContactChannel.objects.create(service=listing, kind=ChannelKind.PHONE, value="+442038798560", position=3)
+    other = builders.service("One Country Line", country="DE", sms="116123")
+
+    def values(caller: str) -> dict[int, list[str]]:
+        return {key: [c.value for c in found] for key, found in contacts_for([listing.pk, other.pk], caller).items()}
+
+    # Each channel once, primary phone first; the short code only where a listing serves.
+    assert values("IE") == {listing.pk: ["116123", "https://example.org", "+442038798560"], other.pk: []}
+    assert values("GB") == {
+        listing.pk: ["+448088005000", "116123", "https://example.org", "+442038798560"],
+        other.pk: [],
+    }
+    assert values("DE") == {listing.pk: ["https://example.org", "+442038798560"], other.pk: ["116123"]}
+    assert values("") == {
+        listing.pk: ["+448088005000", "116123", "https://example.org", "+442038798560"],
+        other.pk: ["116123"],
+    }

@@ -6,10 +6,17 @@ from typing import Any
 from django.db import connection
 
 from directory.models import ChannelKind
-from directory.phones import reachable_from
+from directory.phones import DIALLED_KINDS, reachable_from
 from directory.search.query import Contact
 
-_DIALLED = frozenset({ChannelKind.PHONE, ChannelKind.SMS})
+_E164_PATTERN = "+%"
+_QUERY = (
+    "SELECT ch.service_id, ch.kind, ch.value, ch.display, ch.sms_keyword, ch.label, ch.is_primary, "  # noqa: S608
+    "ch.position, ch.id, cov.country FROM directory_contactchannel ch "
+    "LEFT OUTER JOIN directory_coverage cov ON cov.service_id = ch.service_id "
+    f"AND ch.kind IN ({', '.join(['%s'] * len(DIALLED_KINDS))}) AND ch.value NOT LIKE %s "
+    "WHERE ch.service_id IN ({ids}) ORDER BY ch.position, ch.id"
+)
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -20,7 +27,7 @@ def _dialled_from(value: str, caller_country: str) -> bool:
 
 
 def _reachable(kind: str, value: str, homes: frozenset[str], caller_country: str) -> bool:
-    if kind in _DIALLED and caller_country and value.startswith("+"):
+    if kind in DIALLED_KINDS and caller_country and value.startswith("+"):
         return _dialled_from(value, caller_country.upper())
     return reachable_from(kind, value, homes, caller_country)
 
@@ -29,20 +36,17 @@ def contacts_for(service_ids: list[int], caller_country: str = "") -> dict[int, 
     """Each service's ways to reach it, the primary phone first, then in the order the listing gives.
 
     With ``caller_country``, only the channels someone there can use (``phones.reachable_from``).
-    The countries a listing covers come with its channels, in the same query.
+    The countries a listing covers come, in the same query, with the channels whose reach depends on them.
     """
     found: dict[int, dict[int, tuple[tuple[Any, ...], Contact]]] = {}
     homes: dict[int, set[str]] = {}
     if not service_ids:
         return {}
-    # One raw query: building it with the ORM cost more than running it.
+    # One raw query: building it with the ORM cost more than running it. Only a number dialled as written
+    # in the country (not in E.164) needs the listing's countries: the others skip the coverage rows.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT ch.service_id, ch.kind, ch.value, ch.display, ch.sms_keyword, ch.label, ch.is_primary, "  # noqa: S608
-            "ch.position, ch.id, cov.country FROM directory_contactchannel ch "
-            "LEFT OUTER JOIN directory_coverage cov ON cov.service_id = ch.service_id "
-            f"WHERE ch.service_id IN ({', '.join(['%s'] * len(service_ids))}) ORDER BY ch.position, ch.id",
-            list(service_ids),
+            _QUERY.format(ids=", ".join(["%s"] * len(service_ids))), [*DIALLED_KINDS, _E164_PATTERN, *service_ids]
         )
         rows = cursor.fetchall()
     for service_id, kind, value, display, keyword, label, primary, position, channel_id, home in rows:
