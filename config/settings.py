@@ -109,6 +109,14 @@ DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5, minimu
 DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, checking a kept connection without a round trip when it can (config/postgresql).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Parameters bound by the server, and a statement run five times on a connection prepared there: the
+    # busiest statements are then planned once per connection, not on every request. Turn it off
+    # (DATABASE_PREPARED_STATEMENTS=0) behind a pooler in transaction mode that cannot keep them.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     if DATABASE_STATEMENT_TIMEOUT_MS:
         _options = DATABASES["default"].setdefault("OPTIONS", {})
         _timeout = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"

@@ -1,0 +1,99 @@
+"""config/postgresql and its settings: a kept connection is checked without a round trip, replaced when the server
+ended it, and its busiest statements are prepared."""
+
+import time
+from unittest import mock
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+from config.postgresql.base import DatabaseWrapper, has_news
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend's health check"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Each run of Django's own check (``SELECT 1``), as the connection it checked."""
+    seen = []
+    real = DatabaseWrapper.is_usable
+
+    def is_usable(self):
+        seen.append(self)
+        return real(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", is_usable)
+    return seen
+
+
+def _between_requests() -> None:
+    """What Django does when a request ends and the next begins."""
+    connection.close_if_unusable_or_obsolete()
+
+
+def test_the_project_uses_this_backend():
+    backend = connections["default"]
+    assert isinstance(backend, DatabaseWrapper)
+    assert backend.health_check_enabled
+
+
+def test_a_quiet_kept_connection_is_used_without_select_1(checks):
+    pid = _backend_pid()
+    _between_requests()
+    assert not has_news(connection.connection)
+    assert _backend_pid() == pid
+    assert checks == []
+
+
+def test_a_connection_the_server_ended_is_replaced_before_the_next_statement(checks):
+    pid = _backend_pid()
+    _between_requests()
+    params = connection.get_connection_params()
+    with psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"}) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while not has_news(connection.connection) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert has_news(connection.connection)
+    assert _backend_pid() != pid
+    assert len(checks) == 1
+
+
+def test_news_from_a_healthy_server_runs_django_s_check_and_keeps_the_connection(checks):
+    pid = _backend_pid()
+    _between_requests()
+    with mock.patch("config.postgresql.base.has_news", return_value=True):
+        assert _backend_pid() == pid
+    assert len(checks) == 1
+
+
+def test_within_a_request_the_connection_is_looked_at_once(checks):
+    _backend_pid()
+    _between_requests()
+    with mock.patch("config.postgresql.base.has_news", return_value=True) as looked:
+        for _ in range(3):
+            _backend_pid()
+    assert looked.call_count == 1
+    assert len(checks) == 1
+
+
+def test_a_statement_run_often_is_prepared_on_its_connection():
+    with connection.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute("SELECT id FROM directory_topic WHERE slug = %s", ["not-a-topic"])
+            assert cursor.fetchall() == []
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
+            ["SELECT id FROM directory_topic WHERE slug = $1"],
+        )
+        assert cursor.fetchone()[0] == 1
