@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 12
 _LOCK_SECONDS = 30
+_ANSWERING = "answering"
 _REPLY_SECONDS = 6 * 3600
 
 # Twilio's message statuses; anything else in a callback is not recorded.
@@ -97,12 +98,11 @@ def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool 
     number, and out of the statistics.
     """
     reply_key = f"sms:reply:{keyed_hash('sid:' + message_sid)}" if message_sid else ""
-    if reply_key:
-        cached = _cached_reply(reply_key)
-        if cached is not None:
-            return cached
-        if not cache.add(f"{reply_key}:lock", 1, _LOCK_SECONDS):
-            return _cached_reply(reply_key) or _in_flight_reply(_identify(sender, simulated=simulated))
+    # One key per MessageSid: first a claim (this delivery is being answered), then the reply. A delivery
+    # that cannot place the claim is a retry: it gets the stored reply, or, while the first is still
+    # being answered, the help text at once.
+    if reply_key and not cache.add(reply_key, _ANSWERING, _LOCK_SECONDS):
+        return _cached_reply(reply_key) or _in_flight_reply(_identify(sender, simulated=simulated))
     sender_info = _identify(sender, simulated=simulated)
     try:
         # No transaction around the whole answer: on SQLite it would hold the write lock during the search.

@@ -1,16 +1,21 @@
-"""The topic tables the SMS parser and replies need, read from the Topic rows and cached."""
+"""The topic tables the SMS parser and replies need, read from the Topic rows and kept in each process."""
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.cache import cache
+from cachetools import TTLCache, cached
+from django.db.models.signals import post_delete, post_save
 
 from directory.models import Topic
 from sms.parsing import build_keyword_table
 
-CACHE_KEY = "sms:topic-tables:v1"
-# Edits in the admin reach texters within this delay.
+# Edits reach texters at once in the process that saved them, and in every other process within this delay.
+# Kept in each process, not the shared cache: every text needs them, and a round trip to Redis for each
+# cost more than the tables' few kilobytes of memory.
 CACHE_SECONDS = 300
+_TABLES: TTLCache[str, "TopicTables"] = TTLCache(maxsize=1, ttl=CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -39,14 +44,19 @@ def _advice_of(value: object) -> dict[str, str]:
     return {str(language): text.strip() for language, text in value.items() if isinstance(text, str) and text.strip()}
 
 
+@cached(_TABLES, key=lambda: "tables", lock=threading.Lock())
 def topic_tables() -> TopicTables:
-    cached = cache.get(CACHE_KEY)
-    if isinstance(cached, TopicTables):
-        return cached
     rows = list(Topic.objects.order_by("position", "slug").values_list("slug", "keywords", "advice"))
-    tables = TopicTables(
+    return TopicTables(
         keywords=build_keyword_table((slug, _keywords_of(keywords)) for slug, keywords, _ in rows),
         advice={slug: _advice_of(advice) for slug, _, advice in rows},
     )
-    cache.set(CACHE_KEY, tables, CACHE_SECONDS)
-    return tables
+
+
+def forget_topic_tables(**_: Any) -> None:
+    """Forget this process's tables (a topic was saved or deleted)."""
+    topic_tables.cache_clear()
+
+
+post_save.connect(forget_topic_tables, sender=Topic, dispatch_uid="forget-topic-tables-saved")
+post_delete.connect(forget_topic_tables, sender=Topic, dispatch_uid="forget-topic-tables-deleted")

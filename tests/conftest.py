@@ -33,16 +33,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (throttle counters, SMS state, lookups) and no postcode remembered."""
+    """Each test starts with an empty cache (throttle counters, SMS state, lookups), no postcode and no topic
+    tables remembered."""
     from django.core.cache import cache
 
     from directory.geocoding import forget_postcodes
+    from sms.topics import forget_topic_tables
 
     cache.clear()
     forget_postcodes()
+    forget_topic_tables()
     yield
     cache.clear()
     forget_postcodes()
+    forget_topic_tables()
 
 
 @pytest.fixture

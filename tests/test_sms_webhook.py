@@ -415,6 +415,24 @@ def test_a_sextortion_keyword_adds_the_topics_advice(client, listings):
 
 
 @pytest.mark.django_db
+def test_topic_tables_are_read_once_and_a_saved_topic_is_understood_at_once(client, listings):
+    from sms.topics import topic_tables
+
+    first = topic_tables()
+    with CaptureQueriesContext(connection) as reads:
+        assert topic_tables() is first
+    assert not reads.captured_queries
+    topic = Topic.objects.get(slug="sextortion")
+    topic.keywords = {**topic.keywords, "en": [*topic.keywords["en"], "EXTORTED"]}
+    topic.advice = {**topic.advice, "en": "Edited advice: report the account."}
+    topic.save()
+    reply = send(client, "I am being extorted S4P 3Y2")
+    assert "Edited advice: report the account." in reply
+    topic.delete()
+    assert "sextortion" not in {slug for slug, _ in topic_tables().keywords.values()}
+
+
+@pytest.mark.django_db
 def test_without_a_postcode_it_gives_national_lines_and_what_to_send(client, listings):
     reply = send(client, "help me")
     assert "Fictional Youth Line" in reply
@@ -454,7 +472,7 @@ def _hold_the_first_delivery(params):
     from django.core.cache import cache
 
     reply_key = f"sms:reply:{sms_service.keyed_hash('sid:' + params['MessageSid'])}"
-    cache.add(f"{reply_key}:lock", 1, 30)
+    assert cache.add(reply_key, sms_service._ANSWERING, 30)
     return reply_key
 
 
