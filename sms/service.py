@@ -431,6 +431,13 @@ def _upsert(
     The fields in ``keep_higher`` are never lowered. ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL),
     sent on its own outside a transaction: Django's ``bulk_create`` adds BEGIN and COMMIT, two more round trips,
     and cannot keep the higher value.
+
+    Sent on its own on PostgreSQL, the statement's transaction commits without waiting for the log to reach
+    the disk (``synchronous_commit`` off for that transaction alone, as SQLite's ``synchronous=NORMAL`` does
+    for every commit): a crash of the database server may lose the last fraction of a second of what it
+    writes, never half of it. Both callers write short-lived state (conversations, counts flushed from the
+    cache); a STOP, a listing or a review is never written this way. Inside a transaction it leaves the
+    transaction's commit as it is.
     """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -449,14 +456,19 @@ def _upsert(
     )
     placeholders = f"({', '.join(['%s'] * len(columns))})"
     batch = max(1, 900 // len(columns))  # well under SQLite's limit on parameters per statement
+    unhurried = _COMMIT_UNFLUSHED if connection.vendor == "postgresql" and not connection.in_atomic_block else ""
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608 - names only
-                f"ON CONFLICT ({', '.join(column_of[name] for name in unique)}) DO UPDATE SET {updates}",
+                f"ON CONFLICT ({', '.join(column_of[name] for name in unique)}) DO UPDATE SET {updates}{unhurried}",
                 [field.get_db_prep_save(row[field.name], connection) for row in chunk for field in fields],
             )
+
+
+# Set while the statement runs, so its own transaction (autocommit) commits without waiting for the flush.
+_COMMIT_UNFLUSHED = " RETURNING set_config('synchronous_commit', 'off', true)"
 
 
 def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> Reply:

@@ -97,3 +97,24 @@ def test_a_statement_run_often_is_prepared_on_its_connection():
             ["SELECT id FROM directory_topic WHERE slug = $1"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_sms_state_commits_without_waiting_for_the_flush_and_leaves_the_session_as_it_was():
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from sms import service
+    from sms.models import Conversation
+
+    def save(sender_hash: str) -> str:
+        with CaptureQueriesContext(connection) as statements:
+            service._save_conversation(sender_hash, language="en", country="CA")
+        return statements.captured_queries[-1]["sql"]
+
+    assert "set_config('synchronous_commit', 'off', true)" in save("a" * 64)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with transaction.atomic():
+        assert "synchronous_commit" not in save("b" * 64)
+    assert set(Conversation.objects.values_list("sender_hash", flat=True)) == {"a" * 64, "b" * 64}
