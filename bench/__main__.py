@@ -69,7 +69,13 @@ SMS_REQUESTS_MIN = 5_000
 SMS_REQUESTS_MAX = 500_000
 
 # Each app gunicorn serves, with the path that must answer 200 before a run starts.
-APPS = {"hello": ("bench.hello_wsgi:application", "/"), "project": ("config.wsgi:application", "/healthz/")}
+# The peer is served by a server of its own with the same settings (less the read model it does not use),
+# so each server's worker RSS is what its own workloads made it.
+APPS = {
+    "hello": ("bench.hello_wsgi:application", "/"),
+    "project": ("config.wsgi:application", "/healthz/"),
+    "peer": ("config.wsgi:application", "/healthz/"),
+}
 AUTH_TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a throwaway token for the local server
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "REDIS_URL")
 
@@ -205,6 +211,13 @@ def read_model_lines(log: Path) -> list[str]:
     ]
 
 
+def app_env(app: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The server environment for ``app``: the peer's server builds no read model."""
+    if app == "peer":
+        return {name: value for name, value in env.items() if name != "READ_MODEL_PRELOAD"}
+    return dict(env)
+
+
 def bench_size(
     size: Size, env: Mapping[str, str], args: argparse.Namespace, atlas: Atlas, wrk: str, logs: Path
 ) -> tuple[list[Cell], dict[str, str]]:
@@ -218,11 +231,19 @@ def bench_size(
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-requests-")))
         files = RequestFiles(scratch, random.Random(f"{SEED}-{size.label}"), atlas, sms_keywords(TOPICS_FILE))
+        used = {"hello", "project"} | {workload.app for workload in args.workloads}
         servers = {
             app: stack.enter_context(
-                running(wsgi, env=env, cwd=BASE_DIR, log=logs / f"{size.label}-{app}.log", ready_path=ready_path)
+                running(
+                    wsgi,
+                    env=app_env(app, env),
+                    cwd=BASE_DIR,
+                    log=logs / f"{size.label}-{app}.log",
+                    ready_path=ready_path,
+                )
             )
             for app, (wsgi, ready_path) in APPS.items()
+            if app in used
         }
         for run in range(args.runs + 1):
             seconds = min(WARMUP_SECONDS, args.duration) if run == 0 else args.duration

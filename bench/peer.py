@@ -3,7 +3,8 @@
 What a competent first version looks like: a bounding box and a haversine over the locations for
 "nearest", ModelSerializers, django-filter and PageNumberPagination for the list, Twilio's own
 helpers for the webhook; DRF's default authentication and no throttles. The benchmark serves it
-from the same server as the project (``bench.urls``), so both are measured in the same run.
+from the same application as the project (``bench.urls``), on a server of its own, so both are measured in
+the same run and neither's workers hold memory the other's requests left.
 """
 
 import math

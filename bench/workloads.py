@@ -30,14 +30,15 @@ HEALTHZ = Workload("healthz", "project", "GET /healthz/ (Django JSON view, no da
 NEAREST = Workload("nearest", "project", "GET /api/v1/nearest/?postcode=…&country=…&topic=…")
 SERVICES = Workload("services", "project", "GET /api/v1/services/?country=…&topic=…&kind=…&language=… (random)")
 SMS = Workload("sms", "project", "POST /sms/inbound/ signed, random keyword + postcode")
-# The peer (bench/peer.py): a textbook DRF implementation of the same requests, served by the same server.
+# The peer (bench/peer.py): a textbook DRF implementation of the same requests, on a server of its own with
+# the same settings.
 PEER_NEAREST = Workload(
-    "peer_nearest", "project", "GET /peer/nearest/?… (textbook DRF: bbox + haversine, ModelSerializer)"
+    "peer_nearest", "peer", "GET /peer/nearest/?… (textbook DRF: bbox + haversine, ModelSerializer)"
 )
 PEER_SERVICES = Workload(
-    "peer_services", "project", "GET /peer/services/?… (textbook DRF: django-filter, PageNumberPagination)"
+    "peer_services", "peer", "GET /peer/services/?… (textbook DRF: django-filter, PageNumberPagination)"
 )
-PEER_SMS = Workload("peer_sms", "project", "POST /peer/sms/inbound/ (textbook Twilio webhook over the peer's nearest)")
+PEER_SMS = Workload("peer_sms", "peer", "POST /peer/sms/inbound/ (textbook Twilio webhook over the peer's nearest)")
 WORKLOADS = {
     workload.name: workload
     for workload in (HELLO, HEALTHZ, NEAREST, PEER_NEAREST, SERVICES, PEER_SERVICES, SMS, PEER_SMS)

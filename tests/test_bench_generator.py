@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from geopy.distance import great_circle
 
+from bench.__main__ import APPS, app_env, server_env
 from bench.datasets import read_into_page_cache
 from bench.generator import LANGUAGE_CODES, TABLES, TOPIC_SLUGS, Atlas, build_atlas, generate, read_centroids
 from bench.loader import compact_change_log, ensure_topics_and_languages, table_plans, write_batch
+from bench.workloads import NEAREST, PEER_NEAREST, PEER_SERVICES, PEER_SMS, SERVICES, SMS
 from directory import readmodel
 from directory.geocoding import subdivision_for
 from directory.models import (
@@ -156,3 +158,12 @@ def test_a_dataset_is_read_whole_with_its_wal_before_it_is_measured(tmp_path):
     read_into_page_cache(database, lines.append)
     assert len(lines) == 1
     assert lines[0].startswith("  read 4 MB into the page cache")
+
+
+def test_the_peer_is_served_by_a_server_of_its_own_with_the_same_application_and_no_read_model():
+    assert {workload.app for workload in (PEER_NEAREST, PEER_SERVICES, PEER_SMS)} == {"peer"}
+    assert {workload.app for workload in (NEAREST, SERVICES, SMS)} == {"project"}
+    assert APPS["peer"] == APPS["project"]
+    env = server_env("")
+    assert app_env("project", env) == env
+    assert app_env("peer", env) == {name: value for name, value in env.items() if name != "READ_MODEL_PRELOAD"}
