@@ -47,7 +47,7 @@ from sms.topics import topic_tables
 logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 12
-_LOCK_SECONDS = 30
+_CLAIM_SECONDS = 30  # how long a delivery that never finished answering holds its MessageSid
 _ANSWERING = "answering"
 _REPLY_SECONDS = 6 * 3600
 
@@ -101,7 +101,7 @@ def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool 
     # One key per MessageSid: first a claim (this delivery is being answered), then the reply. A delivery
     # that cannot place the claim is a retry: it gets the stored reply, or, while the first is still
     # being answered, the help text at once.
-    if reply_key and not cache.add(reply_key, _ANSWERING, _LOCK_SECONDS):
+    if reply_key and not cache.add(reply_key, _ANSWERING, _CLAIM_SECONDS):
         return _cached_reply(reply_key) or _in_flight_reply(_identify(sender, simulated=simulated))
     sender_info = _identify(sender, simulated=simulated)
     try:
