@@ -306,6 +306,10 @@ SMS_STATS_FLUSH_SECONDS = env_int("SMS_STATS_FLUSH_SECONDS", 60, minimum=0)
 # with gunicorn --preload so the workers share one copy).
 READ_MODEL = env_bool("READ_MODEL", default=True)
 READ_MODEL_PRELOAD = env_bool("READ_MODEL_PRELOAD", default=False)
+# How long a process answers from its read model without asking the database for its revision, when no
+# listing was written on this machine since (directory/local_writes.py): the delay before a change made on
+# another node (or in SQL by hand) is served here. 0 asks before every answer.
+READ_MODEL_CHECK_MS = env_int("READ_MODEL_CHECK_MS", 1000, minimum=0)
 # Days the change log keeps its entries (manage.py purge_change_log); a process whose read model has not
 # caught up for longer builds it afresh.
 DIRECTORY_CHANGE_DAYS = env_int("DIRECTORY_CHANGE_DAYS", 7, minimum=1)

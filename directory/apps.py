@@ -6,5 +6,6 @@ class DirectoryConfig(AppConfig):
     verbose_name = "Help directory"
 
     def ready(self) -> None:
-        # Registers the partner-key scheme with drf-spectacular.
-        from directory import schema  # noqa: F401
+        # schema registers the partner-key scheme with drf-spectacular; local_writes watches every database
+        # connection for listing writes, which the read model must not miss.
+        from directory import local_writes, schema  # noqa: F401

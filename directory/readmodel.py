@@ -8,12 +8,14 @@ area coverage (worldwide, country, subdivision) as row arrays per area.
 The database stays the source of truth. Triggers log every change to a listing or its parts in
 ``directory_change`` (migration 0012), in the writing transaction; the newest entry is the revision.
 ``current()`` compares it with the model's own (one indexed query) and, when it moved, reloads only the
-listings named since. On PostgreSQL an entry's id is taken when its transaction writes, not when it
-commits, so a later id can be seen first: the ids missing below the revision are kept as gaps and asked
-for again by the same query until they appear (then their listings are reloaded) or ``GAP_SECONDS`` pass
-(a rolled-back transaction's id never appears). ``purge_change_log()`` deletes the oldest entries (a
-process whose revision went with them builds afresh). Building is ``build()``; under gunicorn ``--preload`` the
-master builds once and the workers share the pages until they write to them.
+listings named since; it asks after any listing write on this machine and otherwise at least once a
+``READ_MODEL_CHECK_MS`` (``directory/local_writes.py``). On PostgreSQL an entry's id is taken when its
+transaction writes, not when it commits, so a later id can be seen first: the ids missing below the
+revision are kept as gaps and asked for again by the same query until they appear (then their listings are
+reloaded) or ``GAP_SECONDS`` pass (a rolled-back transaction's id never appears). ``purge_change_log()``
+deletes the oldest entries (a process whose revision went with them builds afresh). Building is
+``build()``; under gunicorn ``--preload`` the master builds once and the workers share the pages until they
+write to them.
 """
 
 import contextlib
@@ -37,7 +39,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from directory import rules
+from directory import local_writes, rules
 from directory.hours import Interval, WeeklyHours
 from directory.models import CoverageScope, DirectoryChange, ServiceKind, ServiceStatus, latitude_band
 
@@ -194,6 +196,9 @@ class ReadModel:
     stats: dict[str, Any] = field(default_factory=dict)
     # Change-log ids below the revision not yet seen (uncommitted when last asked), with when to stop asking.
     gaps: dict[int, float] = field(default_factory=dict)
+    # When the database was last asked for its revision (monotonic clock), and this machine's write token then.
+    checked_at: float = float("-inf")
+    checked_token: int | None = None
 
     def rows_of(self, service_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows of the given listing ids (-1 for an id the model does not hold)."""
@@ -204,14 +209,18 @@ class ReadModel:
         return np.where(found, rows, -1)
 
     def name_order(self) -> np.ndarray:
-        """Rows in the order the database gives ``ORDER BY name, id`` (so lists page exactly as SQL would)."""
+        """Rows in the order the database gives ``ORDER BY name, id`` (so lists page exactly as SQL would).
+
+        The database may already hold listings the model does not (written since its last revision check):
+        they are left out until the patch that brings them in, which orders afresh.
+        """
         if self.by_name is None:
-            order = np.empty(len(self.ids), np.int64)
-            filled = 0
-            for rows in _chunks("SELECT id FROM directory_service WHERE 1 = 1 {only} ORDER BY name, id", "id", None):
-                order[filled : filled + len(rows)] = [row[0] for row in rows]
-                filled += len(rows)
-            self.by_name = self.rows_of(order[:filled]).astype(np.int32)
+            parts = [
+                np.fromiter((row[0] for row in rows), np.int64, len(rows))
+                for rows in _chunks("SELECT id FROM directory_service WHERE 1 = 1 {only} ORDER BY name, id", "id", None)
+            ]
+            rows = self.rows_of(np.concatenate(parts) if parts else np.empty(0, np.int64))
+            self.by_name = rows[rows >= 0].astype(np.int32)
         return self.by_name
 
     def translations_of(self, service_id: int, row: int) -> dict[str, Any] | None:
@@ -728,20 +737,30 @@ def enabled() -> bool:
 
 
 def current() -> ReadModel | None:
-    """The model, brought up to the database's revision first; None when disabled or unavailable."""
+    """The model, up to date with every change committed on this machine and those committed elsewhere
+    more than ``READ_MODEL_CHECK_MS`` ago (``directory/local_writes.py``); None when disabled or unavailable.
+    """
     global _model
     if not enabled():
         return None
+    # Both taken before asking: a write that lands while the database is asked counts as unseen.
+    asked_at, written = clock.monotonic(), local_writes.token(connection)
+    model = _model
+    if model is not None and model.checked_token == written and asked_at - model.checked_at < _check_seconds():
+        return model
     try:
-        if _model is None:
-            _model = _stamped(build())
-            return _model
-        _model = _refreshed(_model)
+        model = _stamped(build()) if model is None else _refreshed(model)
     except Unavailable as reason:
         logger.warning("read model unavailable (%s): searching with SQL", reason)
         _model = None
         return None
-    return _model
+    model.checked_at, model.checked_token = asked_at, written
+    _model = model
+    return model
+
+
+def _check_seconds() -> float:
+    return float(getattr(settings, "READ_MODEL_CHECK_MS", 0)) / 1000.0
 
 
 # The revision check also reads the newest change to a listing or an organisation (two index seeks in the

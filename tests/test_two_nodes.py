@@ -2,8 +2,8 @@
 
 What must hold whichever node a request lands on: a Twilio retry of a MessageSid is answered alike and
 processed once; the SMS per-sender limit and a partner key's per-minute quota count across nodes; an edit
-committed through one node is served by the other in the next answer (the read model's freshness bound:
-README, "a committed change is in the next answer on every node").
+committed through one node is in that node's next answer and served by the other within
+``READ_MODEL_CHECK_MS`` (the read model's freshness bound, README).
 
 The servers (bench/server.py: gunicorn, 2 sync workers, --preload, DEBUG off) serve the database
 pytest-django made for this xdist worker and the worker's Redis database, so the data is committed
@@ -58,8 +58,10 @@ SMS_RATE_LIMIT = 3
 PARTNER_PER_MINUTE = 3
 TEXTER = "+13065550123"
 TWILIO_NUMBER = "+13065550199"
-# How long an answer may take to show a change before the test gives up (the bound itself is "the next answer").
+# How long an answer may take to show a change before the test gives up.
 GIVE_UP_SECONDS = 10.0
+# Beyond READ_MODEL_CHECK_MS, what the other node's own requests may take to show a change.
+BOUND_MARGIN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,13 @@ def nodes(
     logs = tmp_path_factory.mktemp("two-nodes")
     with ExitStack() as stack:
         # Each node is stopped when the module ends, whatever happened, or at once if the other fails to start.
+        # Node A runs on this test's machine, node B on a machine of its own: processes on one machine share
+        # their listing writes through its temporary directory (directory/local_writes.py).
+        machine_b = logs / "node-b-tmp"
+        machine_b.mkdir()
         a, b = (
-            stack.enter_context(running(WSGI_APP, env=env, cwd=BASE_DIR, log=logs / f"{name}.log", ready_path=READY))
-            for name in ("node-a", "node-b")
+            stack.enter_context(running(WSGI_APP, env=node, cwd=BASE_DIR, log=logs / f"{name}.log", ready_path=READY))
+            for name, node in (("node-a", env), ("node-b", {**env, "TMPDIR": str(machine_b)}))
         )
         yield a, b
 
@@ -172,9 +178,12 @@ def messages_in(answer: Answer) -> list[str]:
 
 def regina_directory() -> Service:
     builders.postcodes("CA S4P")
-    return builders.service(
+    listing = builders.service(
         "Test Youth Line", country="CA", phone="+13065550101", always_open=True, topics=("emotional_support",)
     )
+    # Node B's workers, on a machine of their own, learn of this test's writes within READ_MODEL_CHECK_MS.
+    time.sleep(settings.READ_MODEL_CHECK_MS / 1000 + BOUND_MARGIN_SECONDS)
+    return listing
 
 
 def messages_processed() -> int:
@@ -235,13 +244,17 @@ def test_a_partner_keys_minute_quota_holds_across_nodes(nodes) -> None:
     print(f"\npartner key {PARTNER_PER_MINUTE}/minute: statuses alternating A/B were {statuses}")
 
 
-def services_with_topic(server: Server) -> list[int]:
-    answer = call(server, "GET", "/api/v1/services/?country=CA&topic=sextortion&page_size=100")
+def listed(server: Server, path: str) -> list[int]:
+    answer = call(server, "GET", path)
     assert answer.status == 200, answer
     return [result["id"] for result in json.loads(answer.body)["results"]]
 
 
-def test_an_edit_approved_through_node_a_is_in_node_bs_next_answer(nodes) -> None:
+def services_with_topic(server: Server) -> list[int]:
+    return listed(server, "/api/v1/services/?country=CA&topic=sextortion&page_size=100")
+
+
+def test_an_edit_approved_through_node_a_is_in_its_next_answer_and_soon_in_node_bs(nodes) -> None:
     node_a, node_b = nodes
     builders.topic("sextortion")
     listing = builders.service("Test Youth Line", country="CA", phone="+13065550101", org="Org A")
@@ -273,13 +286,17 @@ def test_an_edit_approved_through_node_a_is_in_node_bs_next_answer(nodes) -> Non
     committed = time.monotonic()
     assert approved.status == 200, approved
 
-    stale_answers = 0
+    # Node A, which made the change: its next answers have it, whichever of its workers (each with its own
+    # read model) gives them.
+    assert all(listing.pk in services_with_topic(node_a) for _ in range(6))
+
     while listing.pk not in services_with_topic(node_b):
-        stale_answers += 1
         assert time.monotonic() - committed < GIVE_UP_SECONDS, "node B never served the approved edit"
     delay = time.monotonic() - committed
-    # The bound: node B's first answer after the commit has the change, and so do the next ones, whichever
-    # of its workers (each with its own read model) answers them.
-    assert stale_answers == 0, f"node B answered {stale_answers} time(s) without the approved edit"
-    assert all(listing.pk in services_with_topic(node_b) for _ in range(4))
+    # Node B: each of its workers (each with its own read model, asking the database on its own clock) within
+    # the time it answers without asking (READ_MODEL_CHECK_MS); past that, every answer has it.
+    bound = settings.READ_MODEL_CHECK_MS / 1000 + BOUND_MARGIN_SECONDS
+    assert delay < bound, f"node B took {delay:.2f} s"
+    time.sleep(max(0.0, committed + bound - time.monotonic()))
+    assert all(listing.pk in services_with_topic(node_b) for _ in range(6))
     print(f"\nnode B served the edit approved on node A {delay * 1000:.1f} ms after the approval's answer")
