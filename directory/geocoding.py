@@ -10,12 +10,14 @@ import logging
 import re
 import threading
 import unicodedata
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pycountry
 from cachetools import TTLCache, cached
 from django.conf import settings
@@ -62,8 +64,6 @@ SUPPORTED_COUNTRIES: tuple[str, ...] = ("CA", "US", "GB", "AU", "IE", "NZ", "DE"
 _SPECIFICITY_ORDER = ("CA", "GB", "IE", "US", "DE", "FR", "AU", "NZ", "IN")
 
 CACHE_SECONDS = 600
-# How many postcode lookups each process remembers (about 250 bytes each).
-POSTCODE_MEMORY = 4096
 
 # Canada: the letters D F I O Q U are never used, W and Z never start a code.
 _CA_FSA = "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z]"
@@ -220,32 +220,77 @@ def _remembered(cache_key: str, find: Callable[[], Place | None]) -> Place | Non
     return place
 
 
-_POSTCODE_ROW = (
-    "SELECT country, code, latitude, longitude, place, subdivision, county FROM {table} "
-    "WHERE country = %s AND code = %s"
-)
+_POSTCODE_ROWS = "SELECT country, code, latitude, longitude, place, subdivision, county FROM {table}"
 
 
-# Postcode lookups are remembered in each process (the table changes only with ``load_postcodes`` or an edit
-# in the admin, seen here within CACHE_SECONDS): a shared cache's round trip costs what the seek it saves does.
-_POSTCODES: TTLCache[tuple[str, str], Place | None] = TTLCache(maxsize=POSTCODE_MEMORY, ttl=CACHE_SECONDS)
+class PostcodeTable:
+    """Every row of the postcode table in compact columns, looked up with no query.
+
+    The keys (country and code) sorted in one fixed-width byte array for a binary search, the points and
+    the names (indexes into one list of the distinct ones) in arrays in the same order: about 70 bytes a
+    postcode, where a ``Place`` and its key kept in a cache took ten times that.
+    """
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        keys: list[bytes] = []
+        points: array[float] = array("d")
+        named: array[int] = array("i")
+        names: dict[str, int] = {}
+        for country, code, latitude, longitude, *place_subdivision_county in rows:
+            keys.append(_table_key(country, code))
+            points.extend((float(latitude), float(longitude)))
+            named.extend(names.setdefault(str(name), len(names)) for name in place_subdivision_county)
+        unsorted = np.array(keys, dtype=bytes)
+        order = np.argsort(unsorted, kind="stable")
+        self.keys = unsorted[order]
+        self.points = np.frombuffer(points, dtype=np.float64).reshape(-1, 2)[order]
+        self.named = np.frombuffer(named, dtype=np.int32).reshape(-1, 3)[order]
+        self.names = list(names)
+
+    @classmethod
+    def read(cls) -> "PostcodeTable":
+        with connection.cursor() as cursor:
+            cursor.execute(_POSTCODE_ROWS.format(table=PostcodeArea._meta.db_table))
+            return cls(row for rows in iter(lambda: cursor.fetchmany(2000), []) for row in rows)
+
+    def find(self, country: str, key: str) -> Place | None:
+        wanted = _table_key(country, key)
+        # numpy pads the keys with NULs: a key holding one could match another's padding.
+        if not len(self.keys) or len(wanted) > self.keys.dtype.itemsize or b"\0" in wanted:
+            return None
+        row = int(np.searchsorted(self.keys, wanted))
+        if row == len(self.keys) or self.keys[row] != wanted:
+            return None
+        latitude, longitude = self.points[row].tolist()
+        place, subdivision, county = (self.names[index] for index in self.named[row].tolist())
+        return Place(country, key, latitude, longitude, place, subdivision, county)
 
 
-@cached(_POSTCODES, key=lambda country, key: (country, key), lock=threading.Lock())
+def _table_key(country: str, code: str) -> bytes:
+    # The country's length first, so ("", "CAS4P") is not ("CA", "S4P"); a lone surrogate (junk input)
+    # encodes too, and matches nothing.
+    prefix = country.encode("utf-8", "surrogatepass")
+    return bytes((len(prefix) + 1,)) + prefix + code.encode("utf-8", "surrogatepass")
+
+
+# Kept whole in each process (it changes only with ``load_postcodes`` or an edit in the admin, seen at once
+# by the process that made it and within CACHE_SECONDS by the others): a lookup is a binary search, with no
+# round trip to the database or to a shared cache.
+_TABLE: TTLCache[str, PostcodeTable] = TTLCache(maxsize=1, ttl=CACHE_SECONDS)
+
+
+@cached(_TABLE, key=lambda: "postcodes", lock=threading.Lock())
+def postcode_table() -> PostcodeTable:
+    return PostcodeTable.read()
+
+
 def _lookup_postcode(country: str, key: str) -> Place | None:
-    # One raw unique-index seek: the ORM's query building cost more than running it.
-    with connection.cursor() as cursor:
-        cursor.execute(_POSTCODE_ROW.format(table=PostcodeArea._meta.db_table), [country, key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    found_country, code, latitude, longitude, place, subdivision, county = row
-    return Place(found_country, code, float(latitude), float(longitude), place, subdivision, county)
+    return postcode_table().find(country, key)
 
 
 def forget_postcodes(**_: Any) -> None:
-    """Forget this process's postcode lookups (after the table changed: a row saved or deleted, a load)."""
-    _lookup_postcode.cache_clear()
+    """Forget this process's copy of the postcode table (after it changed: a row saved or deleted, a load)."""
+    postcode_table.cache_clear()
 
 
 post_save.connect(forget_postcodes, sender=PostcodeArea, dispatch_uid="forget-postcodes-saved")

@@ -3,6 +3,7 @@
 import csv
 import io
 import logging
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,6 +163,60 @@ def test_a_postcode_is_remembered_in_the_process_without_the_shared_cache(django
     monkeypatch.setattr(geocoding, "cache", None)  # any use of the shared cache would fail
     with django_assert_num_queries(0):
         assert resolve_postcode("S4P") == first
+
+
+def _looked_up_in_sql(country: str, code: str) -> geocoding.Place | None:
+    """The reference: the row's own unique-index seek, as a query."""
+    row = PostcodeArea.objects.filter(country=country, code=code).first()
+    if row is None:
+        return None
+    return geocoding.Place(row.country, row.code, row.latitude, row.longitude, row.place, row.subdivision, row.county)
+
+
+@pytest.mark.django_db
+def test_the_postcode_table_in_memory_answers_exactly_as_the_database_for_every_row_and_for_near_misses():
+    rows = list(PostcodeArea.objects.values_list("country", "code"))
+    assert len(rows) > 5000  # the real tables of five countries
+    table = geocoding.PostcodeTable.read()
+    reference = {
+        (area.country, area.code): geocoding.Place(
+            area.country, area.code, area.latitude, area.longitude, area.place, area.subdivision, area.county
+        )
+        for area in PostcodeArea.objects.all()
+    }
+    assert all(table.find(country, code) == reference[country, code] for country, code in rows)
+
+    rng = random.Random(14)
+    asked = [
+        ("GB", "SW1A"),
+        ("CA", ""),
+        ("", "CAS4P"),
+        ("C", "AS4P"),
+        ("CA", "S4P\0"),
+        ("CA", "S4P "),
+        ("ca", "S4P"),
+        ("CA", "\ud800"),
+        ("US", "9" * 40),
+        ("ZZ", "S4P"),
+        ("CA", "s4p"),
+    ]
+    for country, code in rng.sample(rows, 500):
+        cut = rng.randrange(len(code) + 1)
+        asked += [
+            (country, code[:cut]),
+            (country, code + rng.choice("0A ")),
+            (rng.choice(("CA", "GB", "AU", "IE", "NZ", "US")), code),
+            (country, code[:cut] + rng.choice("0123456789ABCXYZ") + code[cut + 1 :]),
+        ]
+    for country, code in asked:
+        expected = reference.get((country, code)) if "\0" not in code else None
+        assert table.find(country, code) == expected, (country, code)
+        if "\0" not in code and "\ud800" not in code:
+            assert _looked_up_in_sql(country, code) == expected
+
+
+def test_an_empty_postcode_table_finds_nothing():
+    assert geocoding.PostcodeTable([]).find("CA", "S4P") is None
 
 
 @pytest.mark.django_db
