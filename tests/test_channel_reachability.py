@@ -1,10 +1,15 @@
 """Which channels someone can use from their country: one rule for /nearest/ contacts and SMS."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import phonenumbers
 import pytest
+from django.db import connection
 
 from directory.models import ChannelKind, ContactChannel, Coverage
-from directory.phones import reachable_by_parsing, reachable_from
+from directory.phones import DIALLED_KINDS, reachable_by_parsing, reachable_from
+from directory.search import contacts
 from directory.search.contacts import contacts_for
 from directory.seed import read_curated, seed_plans, seed_rows
 from tests import builders
@@ -110,3 +115,36 @@ def test_contacts_read_the_listings_countries_only_for_numbers_dialled_as_writte
         listing.pk: ["+448088005000", "116123", "https://example.org", "+442038798560"],
         other.pk: ["116123"],
     }
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.django_db
+def test_the_contacts_query_reads_no_coverage_for_numbers_in_e164():
+    if connection.vendor != "postgresql":
+        pytest.skip("what each plan node read is PostgreSQL's EXPLAIN (BUFFERS)")
+    international = builders.service("International Line", country="GB", phone="+448088005000")
+    ContactChannel.objects.create(service=international, kind=ChannelKind.WEBSITE, value="https://example.org")
+    national = builders.service("Short Code Line", country="DE", sms="116123")
+
+    def coverage_blocks(service_id: int) -> int:
+        """Index blocks the coverage lookups of the contacts query for ``service_id`` touched."""
+        with connection.cursor() as cursor:
+            # As on a large table: nested loops over the indexes, not a scan of the few test rows.
+            for setting in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_bitmapscan"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+            cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + contacts._QUERY.format(ids="%s"),
+                [*DIALLED_KINDS, contacts._E164_PATTERN, service_id],
+            )
+            (plan,) = cursor.fetchone()[0]
+        found = [node for node in _plan_nodes(plan["Plan"]) if node.get("Relation Name") == "directory_coverage"]
+        assert found, plan
+        return sum(node["Shared Hit Blocks"] + node["Shared Read Blocks"] for node in found)
+
+    assert coverage_blocks(international.pk) == 0
+    assert coverage_blocks(national.pk) > 0

@@ -13,8 +13,11 @@ _E164_PATTERN = "+%"
 _QUERY = (
     "SELECT ch.service_id, ch.kind, ch.value, ch.display, ch.sms_keyword, ch.label, ch.is_primary, "  # noqa: S608
     "ch.position, ch.id, cov.country FROM directory_contactchannel ch "
-    "LEFT OUTER JOIN directory_coverage cov ON cov.service_id = ch.service_id "
-    f"AND ch.kind IN ({', '.join(['%s'] * len(DIALLED_KINDS))}) AND ch.value NOT LIKE %s "
+    # The coverage rows are looked up only for a number dialled as written: for the others the key is NULL,
+    # which both databases answer without reading the index (a condition beside the key was checked after
+    # reading the rows on PostgreSQL).
+    "LEFT OUTER JOIN directory_coverage cov ON cov.service_id = (CASE WHEN "
+    f"ch.kind IN ({', '.join(['%s'] * len(DIALLED_KINDS))}) AND ch.value NOT LIKE %s THEN ch.service_id END) "
     "WHERE ch.service_id IN ({ids}) ORDER BY ch.position, ch.id"
 )
 
