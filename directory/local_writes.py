@@ -87,14 +87,21 @@ def _shared(path: Path) -> mmap.mmap:
         os.close(descriptor)
 
 
-_tokens: dict[str | None, _Token] = {}
+# By the connection settings as given, so the hot path makes no system call (``_identity`` resolves a path).
+_tokens: dict[tuple[Any, ...], _Token] = {}
+_opened: dict[str | None, _Token] = {}
 
 
 def _token_for(connection: BaseDatabaseWrapper) -> _Token:
-    identity = _identity(connection.settings_dict, connection.vendor)
-    token = _tokens.get(identity)
+    settings_dict = connection.settings_dict
+    given = (connection.vendor, settings_dict.get("NAME"), settings_dict.get("HOST"), settings_dict.get("PORT"))
+    token = _tokens.get(given)
     if token is None:
-        token = _tokens[identity] = _open(identity)
+        identity = _identity(settings_dict, connection.vendor)
+        token = _opened.get(identity)
+        if token is None:
+            token = _opened[identity] = _open(identity)
+        _tokens[given] = token
     return token
 
 
