@@ -324,7 +324,6 @@ def summaries(
                 primary[service_id] = (key, contact)
     rows = model.rows_of(service_ids).tolist()
     topic_bits = [(model.topic_bit[topic_id], model.topic_slugs[topic_id]) for topic_id in model.topic_order]
-    language_bits = sorted(model.language_bit.items(), key=lambda item: item[1])
     found = []
     for service_id, row in zip(service_ids, rows, strict=True):
         listing = services.get(service_id)
@@ -341,7 +340,7 @@ def summaries(
                 "kind": kind,
                 "organization": {"id": org_id, "name": org_name, "kind": org_kind},
                 "topics": [slug for bit, slug in topic_bits if topics >> bit & 1],
-                "languages": [code for code, bit in language_bits if languages >> bit & 1],
+                "languages": list(model.languages_of(languages)),
                 "coverage": coverage.get(service_id, []),
                 "primary_contact": primary[service_id][1] if service_id in primary else None,
                 "verification_state": rules.effective_state(state, aware_utc(review_due), now),

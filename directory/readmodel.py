@@ -237,6 +237,15 @@ class ReadModel:
         )
         return found
 
+    def languages_of(self, mask: int) -> tuple[str, ...]:
+        """The language codes of a ``languages`` bitset, in bit order (a few masks recur: each is decoded once)."""
+        known = self.stats.setdefault("languages_of", {})
+        codes = known.get(mask)
+        if codes is None:
+            bits = sorted(self.language_bit.items(), key=lambda item: item[1])
+            codes = known[mask] = tuple(code for code, bit in bits if mask >> bit & 1)
+        return codes
+
     def name(self, row: int) -> str:
         renamed = self.renamed.get(row)
         if renamed is not None:

@@ -130,20 +130,20 @@ class MemorySource:
         conditions = self.conditions(query, None, now)
         rows = rows[self.passes(rows, conditions)]
         states = rules.effective_state_codes(m.state[rows], m.review_due[rows], now)
-        codes = sorted(m.language_bit.items(), key=lambda item: item[1])
         found: dict[int, Facts] = {}
-        for row, state in zip(rows.tolist(), states.tolist(), strict=True):
-            service_id = int(m.ids[row])
-            spoken = int(m.languages[row])
-            hours = m.hours_table[int(m.hours[row])]
+        columns = (m.ids[rows], m.kind[rows], m.languages[rows], m.hours[rows], states)
+        for row, service_id, kind, spoken, hours, state in zip(
+            rows.tolist(), *(c.tolist() for c in columns), strict=True
+        ):
+            entry = m.hours_table[hours]
             found[service_id] = Facts(
                 service_id=service_id,
                 name=translated(m.translations_of(service_id, row), "name", language, m.name(row)),
-                kind=readmodel.KINDS[int(m.kind[row])],
+                kind=readmodel.KINDS[kind],
                 verification_state=rules.STATES[state],
-                spoken={code for code, bit in codes if spoken >> bit & 1},
-                own_hours=list(hours.own),
-                channel_hours=list(hours.channels),
+                spoken=set(m.languages_of(spoken)),
+                own_hours=list(entry.own),
+                channel_hours=list(entry.channels),
             )
         return found
 
