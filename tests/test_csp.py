@@ -4,6 +4,7 @@ import pytest
 from csp.constants import NONCE
 from csp.decorators import csp_exempt, csp_replace, csp_update
 from csp.middleware import CSPMiddleware as LibraryMiddleware
+from csp.utils import build_policy
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
@@ -92,3 +93,22 @@ def test_the_project_answers_through_it():
 
     assert "config.csp.CSPMiddleware" in settings.MIDDLEWARE
     assert "csp.middleware.CSPMiddleware" not in settings.MIDDLEWARE
+
+
+def test_the_settings_policy_is_built_once_for_many_answers(monkeypatch):
+    import config.csp
+
+    calls = []
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return build_policy(**kwargs)
+
+    monkeypatch.setattr(config.csp, "build_policy", counted)
+    config.csp.settings_policy.cache_clear()
+    try:
+        for _ in range(3):
+            assert "script-src 'self'" in _headers(CSPMiddleware, _view)[POLICY]
+        assert calls == [{"report_only": False}, {"report_only": True}]
+    finally:
+        config.csp.settings_policy.cache_clear()
