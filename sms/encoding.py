@@ -67,12 +67,23 @@ def _replacement(char: str) -> str:
     return char
 
 
+_GSM = GSM_BASIC | GSM_EXTENSION
+
+
+class _Replacements(dict[int, str]):
+    """``str.translate``'s table: each character's replacement, worked out the first time it is met."""
+
+    def __missing__(self, code: int) -> str:
+        replacement = self[code] = _replacement(chr(code))
+        return replacement
+
+
+_TABLE = _Replacements()
+
+
 def to_gsm(text: str) -> str:
     """Replace characters outside GSM-7 by a safe equivalent; keep those that have none."""
-    return "".join(_replacement(char) for char in text)
-
-
-_GSM = GSM_BASIC | GSM_EXTENSION
+    return text if _GSM.issuperset(text) else text.translate(_TABLE)
 
 
 def encoding_of(text: str) -> Encoding:

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms.encoding import GSM_BASIC, GSM_EXTENSION, encoding_of, fits, segment_count, to_gsm
+from sms.encoding import GSM_BASIC, GSM_EXTENSION, _replacement, encoding_of, fits, segment_count, to_gsm
 
 
 def test_accented_letters_of_the_gsm_table_stay_as_they_are():
@@ -101,3 +101,14 @@ def _segments_by_units(text: str) -> int:
 @given(st.text(alphabet=st.sampled_from("ab€[é😀 日\n"), max_size=700))
 def test_segment_count_agrees_with_counting_units_one_by_one(text):
     assert segment_count(text) == _segments_by_units(text)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(sorted(GSM_BASIC | GSM_EXTENSION)) | st.characters(exclude_categories=()),
+        max_size=80,
+    )
+)
+def test_to_gsm_replaces_each_character_as_its_rule_says(text):
+    # The table that ``to_gsm`` fills as it meets characters gives what the per-character rule gives.
+    assert to_gsm(text) == "".join(_replacement(char) for char in text)
