@@ -36,7 +36,7 @@ class ReusedClients(RedisCacheClient):
     """Django's Redis client layer keeping one ``redis.Redis`` per connection pool.
 
     Django makes a new ``redis.Redis`` for every call, and each copies its table of ~170 response callbacks:
-    about a fifth of a millisecond, more than the round trip itself on loopback, ten times per text message.
+    about a fifth of a millisecond, more than the round trip itself on loopback, on every call.
     A client holds no connection of its own (the pool does, and resets it in a forked child), so one per pool
     serves every call and thread.
     """
@@ -71,6 +71,13 @@ class SharedCache(RedisCache):
         self.local = LocalCache(f"shared-cache-stand-in:{server}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
         self._retry_at = 0.0
         self._lost = False
+        self._add_and_count: Any = None
+        self._tally: Any = None
+
+    @property
+    def _values(self) -> Any:
+        """How Django's Redis client turns values into what Redis stores (an attribute its stubs do not declare)."""
+        return self._cache._serializer  # type: ignore[attr-defined]
 
     @property
     def reachable(self) -> bool:
@@ -150,25 +157,61 @@ class SharedCache(RedisCache):
         result: list[int] = self._shared(shared, lambda: self.local.add_to_counters(deltas, ttl))
         return result
 
-    def tally(self, name: str, kind: str, description: Sequence[Any], ttl: int, *, due_every: int) -> bool:
+    def add_and_count(
+        self, key: str, value: Any, timeout: int, deltas: Sequence[tuple[str, int]], ttl: int
+    ) -> tuple[bool, Any]:
+        """``LocalCache.add_and_count``, shared by every node, in one round trip (a script run atomically)."""
+
+        def shared() -> tuple[bool, Any]:
+            names = [self.make_and_validate_key(name) for name, _ in deltas]
+            client = self._cache.get_client(names[0] if names else key, write=True)
+            if self._add_and_count is None:
+                self._add_and_count = client.register_script(_ADD_AND_COUNT)
+            added, held = self._add_and_count(
+                keys=[self.make_and_validate_key(key), *names],
+                args=[self._values.dumps(value), timeout, ttl, *(delta for _, delta in deltas)],
+                client=client,
+            )
+            if added:
+                return True, [int(count) for count in held]
+            return False, None if held is None else self._values.loads(held)
+
+        result: tuple[bool, Any] = self._shared(
+            shared, lambda: self.local.add_and_count(key, value, timeout, deltas, ttl)
+        )
+        return result
+
+    def tally(
+        self,
+        name: str,
+        kind: str,
+        description: Sequence[Any],
+        ttl: int,
+        *,
+        due_every: int,
+        and_set: tuple[str, Any, int] | None = None,
+    ) -> bool:
         """``LocalCache.tally``, shared by every node."""
 
-        # One MULTI/EXEC: the kind's count, its description (first time only), the set of kinds changed
-        # since the last ``take_changed``, and the "due" key that tells one caller per interval to copy them.
+        # One script, run atomically: the kind's count, its description (first time only), the set of kinds
+        # changed since the last ``take_changed``, the value to set alongside, and the "due" key that tells
+        # one caller per interval to copy them.
         def shared() -> bool:
             keys = _TallyKeys(self, name)
-            pipeline = self._cache.get_client(keys.counts, write=True).pipeline(transaction=True)
-            pipeline.hincrby(keys.counts, kind, 1)
-            pipeline.hsetnx(keys.descriptions, kind, json.dumps(list(description)))
-            pipeline.sadd(keys.changed, kind)
-            for key in (keys.counts, keys.descriptions, keys.changed):
-                pipeline.expire(key, ttl)
-            if due_every > 0:
-                pipeline.set(keys.due, 1, ex=due_every, nx=True)
-            answers = pipeline.execute()
-            return due_every <= 0 or bool(answers[-1])
+            client = self._cache.get_client(keys.counts, write=True)
+            if self._tally is None:
+                self._tally = client.register_script(_TALLY)
+            names = [keys.counts, keys.descriptions, keys.changed, keys.due]
+            args = [kind, json.dumps(list(description)), ttl, due_every]
+            if and_set is not None:
+                key, value, timeout = and_set
+                names.append(self.make_and_validate_key(key))
+                args += [self._values.dumps(value), timeout]
+            return bool(self._tally(keys=names, args=args, client=client))
 
-        result: bool = self._shared(shared, lambda: self.local.tally(name, kind, description, ttl, due_every=due_every))
+        result: bool = self._shared(
+            shared, lambda: self.local.tally(name, kind, description, ttl, due_every=due_every, and_set=and_set)
+        )
         return result
 
     def take_changed(self, name: str) -> dict[str, tuple[list[Any], int]]:
@@ -210,6 +253,38 @@ class SharedCache(RedisCache):
             self._shared(shared, lambda: self.local.mark_changed(name, kinds, ttl))
 
 
+# KEYS: the key to add, then the counters; ARGV: its value, its timeout, the counters' ttl, then their deltas.
+_ADD_AND_COUNT = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return {0, redis.call('GET', KEYS[1])}
+end
+local counts = {}
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], 0, 'NX', 'EX', ARGV[3])
+  counts[i - 1] = redis.call('INCRBY', KEYS[i], ARGV[i + 2])
+end
+return {1, counts}
+"""
+
+# KEYS: the tally's counts, descriptions, changed kinds and due key, then the key to set if any; ARGV: the kind,
+# its description, the tally's ttl, due_every, then the value to set and its timeout.
+_TALLY = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+for i = 1, 3 do
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+end
+if KEYS[5] then
+  redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[6])
+end
+if tonumber(ARGV[4]) <= 0 or redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[4]) then
+  return 1
+end
+return 0
+"""
+
+
 class _TallyKeys:
     def __init__(self, backend: SharedCache, name: str) -> None:
         self.counts, self.descriptions, self.changed, self.due = (
@@ -248,12 +323,36 @@ class LocalCache(LocMemCache):
                 values.append(int(self.incr(name, delta)))
         return values
 
-    def tally(self, name: str, kind: str, description: Sequence[Any], ttl: int, *, due_every: int) -> bool:
+    def add_and_count(
+        self, key: str, value: Any, timeout: int, deltas: Sequence[tuple[str, int]], ttl: int
+    ) -> tuple[bool, Any]:
+        """Add ``key`` (``add``); only if it was added, ``add_to_counters(deltas, ttl)``.
+
+        Return ``(True, the counters' new values)``, or ``(False, the value key holds)``: a claim and what it
+        counts, such as a message answered once and its sender's count, or a repeat and the stored answer.
+        """
+        if self.add(key, value, timeout):
+            return True, self.add_to_counters(deltas, ttl)
+        return False, self.get(key)
+
+    def tally(
+        self,
+        name: str,
+        kind: str,
+        description: Sequence[Any],
+        ttl: int,
+        *,
+        due_every: int,
+        and_set: tuple[str, Any, int] | None = None,
+    ) -> bool:
         """Count one of ``kind`` in the tally ``name``; return True when the caller should copy what changed.
 
         ``description`` (JSON values) is kept with the kind's first count; the tally lives ``ttl`` seconds
         from its last count; a copy is due for the first caller in each ``due_every`` seconds (0: always).
+        ``and_set`` is a ``(key, value, timeout)`` to ``set`` as well (in the shared cache, in the same round trip).
         """
+        if and_set is not None:
+            self.set(*and_set)
         now = time.monotonic()
         with self._tally_lock:
             for stale in [key for key, tally in self._tallies.items() if tally.expires <= now]:

@@ -26,7 +26,7 @@ from directory.geocoding import resolve_place
 from directory.hours import describe, weekly_hours_from_schedule
 from directory.models import Service
 from directory.search import Contact, HelpAnswer, HelpQuery, HelpResult, contacts_for, find_help
-from directory.throttling import DAY, add_to_counters
+from directory.throttling import DAY
 from sms.models import Conversation, DailyStat, DeliveryStatus, OptOut
 from sms.parsing import Action, Intent, country_for_number, default_language, normalize_number, parse_message
 from sms.replies import (
@@ -91,34 +91,55 @@ def postcode_prefix(country: str, postcode: str) -> str:
     return postcode[: _PREFIX_LENGTHS.get(country, 2)] if postcode else ""
 
 
+@dataclass(frozen=True)
+class _Answer:
+    reply: Reply
+    statistics: dict[str, object] | None = None  # what the daily statistics count of this message, if anything
+
+
 def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool = False) -> Reply:
     """Answer a text; the same ``message_sid`` always gets the same reply and is processed once.
 
     ``simulated`` keeps a simulator's conversation apart from the real texter's with the same
     number, and out of the statistics.
     """
-    reply_key = f"sms:reply:{keyed_hash('sid:' + message_sid)}" if message_sid else ""
-    # One key per MessageSid: first a claim (this delivery is being answered), then the reply. A delivery
-    # that cannot place the claim is a retry: it gets the stored reply, or, while the first is still
-    # being answered, the help text at once.
-    if reply_key and not cache.add(reply_key, _ANSWERING, _CLAIM_SECONDS):
-        return _cached_reply(reply_key) or _in_flight_reply(_identify(sender, simulated=simulated))
     sender_info = _identify(sender, simulated=simulated)
+    backend = counting_cache()
+    rate = [(f"sms:rate:{sender_info.hash}", 1)] if sender_info.hash else []
+    window = settings.SMS_RATE_WINDOW_SECONDS
+    reply_key = f"sms:reply:{keyed_hash('sid:' + message_sid)}" if message_sid else ""
+    # One key per MessageSid: first a claim (this delivery is being answered), placed in the same round trip
+    # as the count of the sender's messages, then the reply. A delivery that cannot place the claim is a
+    # retry, not counted again: it gets the stored reply, or, while the first is still being answered, the
+    # help text at once.
+    if reply_key:
+        claimed, held = backend.add_and_count(reply_key, _ANSWERING, _CLAIM_SECONDS, rate, window)
+        if not claimed:
+            return _stored_reply(held) or _in_flight_reply(sender_info)
+        counts = held
+    else:
+        counts = backend.add_to_counters(rate, window) if rate else []
     try:
         # No transaction around the whole answer: on SQLite it would hold the write lock during the search.
-        reply = _answer(sender_info, body, simulated=simulated)
+        answer = _answer(sender_info, body, simulated=simulated, sent=counts[0] if counts else 0)
     except Exception as error:  # a texter must get a useful answer, never an error
         _log_failure(error)
-        reply = _fallback_reply(sender_info.country, "")
-    if reply_key:
-        cache.set(reply_key, (reply.text, reply.language), _REPLY_SECONDS)
+        answer = _Answer(_fallback_reply(sender_info.country, ""))
+    reply = answer.reply
+    stored = (reply_key, (reply.text, reply.language), _REPLY_SECONDS) if reply_key else None
+    try:
+        if answer.statistics is not None:
+            _count_message(answer.statistics, and_set=stored)
+        elif stored is not None:
+            cache.set(*stored)
+    except Exception as error:  # the reply is sent all the same; a retry is answered afresh
+        _log_failure(error)
     return reply
 
 
-def _cached_reply(key: str) -> Reply | None:
-    cached = cache.get(key)
-    if isinstance(cached, tuple) and len(cached) == 2:
-        return Reply(str(cached[0]), str(cached[1]))
+def _stored_reply(held: object) -> Reply | None:
+    if isinstance(held, tuple) and len(held) == 2:
+        return Reply(str(held[0]), str(held[1]))
     return None
 
 
@@ -156,7 +177,9 @@ def _identify(sender: str, *, simulated: bool) -> _Sender:
     return _Sender(keyed_hash(namespace + number), country_for_number(number))
 
 
-def _answer(sender: _Sender, body: str, *, simulated: bool) -> Reply:
+def _answer(sender: _Sender, body: str, *, simulated: bool, sent: int) -> _Answer:
+    """Answer the text; ``sent`` is how many messages the sender has sent in the rate window, this one
+    included (0 when the sender is unknown)."""
     tables = topic_tables()
     intent = parse_message(body, sender.country, tables.keywords)
     conversation, opted_out = _texter_state(sender.hash)
@@ -169,16 +192,16 @@ def _answer(sender: _Sender, body: str, *, simulated: bool) -> Reply:
         OptOut.objects.filter(sender_hash=sender.hash).delete()
         return _record(intent, language, country, simulated, notice_reply("opted_in", language, country=country))
     if opted_out:
-        return Reply("", language)
+        return _Answer(Reply("", language))
     if intent.action == Action.OPT_OUT:
         if sender.hash:
             OptOut.objects.get_or_create(sender_hash=sender.hash)
             Conversation.objects.filter(sender_hash=sender.hash).delete()
         return _record(intent, language, country, simulated, notice_reply("opted_out", language))
 
-    allowance = _rate_allowance(sender.hash)
+    allowance = _rate_allowance(sent)
     if allowance == "silent":
-        return Reply("", language)
+        return _Answer(Reply("", language))
     if allowance == "warn":
         emergency = _emergency(country, conversation)
         text = notice_reply("rate_limited", language, emergency=emergency)
@@ -226,14 +249,11 @@ def _texter_state(sender_hash: str) -> tuple[Conversation | None, bool]:
     return (row if row.pk is not None else None), bool(getattr(row, "opted_out", False))
 
 
-def _rate_allowance(sender_hash: str) -> str:
+def _rate_allowance(sent: int) -> str:
     """Return "ok", "warn" for the first message over the limit, then "silent" until the window ends."""
-    if not sender_hash:
+    if sent <= settings.SMS_RATE_LIMIT:
         return "ok"
-    (count,) = add_to_counters([(f"sms:rate:{sender_hash}", 1)], settings.SMS_RATE_WINDOW_SECONDS)
-    if count <= settings.SMS_RATE_LIMIT:
-        return "ok"
-    return "warn" if count == settings.SMS_RATE_LIMIT + 1 else "silent"
+    return "warn" if sent == settings.SMS_RATE_LIMIT + 1 else "silent"
 
 
 def _emergency(country: str, conversation: Conversation | None) -> str:
@@ -471,23 +491,24 @@ def _upsert(
 _COMMIT_UNFLUSHED = " RETURNING set_config('synchronous_commit', 'off', true)"
 
 
-def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> Reply:
+def _record(intent: Intent, language: str, country: str, simulated: bool, text: str, result_count: int = 0) -> _Answer:
     logger.info("SMS %s keyword=%s country=%s results=%d", intent.action, intent.keyword or "-", country, result_count)
+    statistics = None
     if not simulated:
-        _count_message(
-            keyword=intent.keyword[:40],
-            topic=intent.topic,
-            language=language,
-            country=country,
-            postcode_prefix=postcode_prefix(intent.country, intent.postcode),
-            result_count=min(result_count, 32767),
-        )
-    return Reply(text, language)
+        statistics = {
+            "keyword": intent.keyword[:40],
+            "topic": intent.topic,
+            "language": language,
+            "country": country,
+            "postcode_prefix": postcode_prefix(intent.country, intent.postcode),
+            "result_count": min(result_count, 32767),
+        }
+    return _Answer(Reply(text, language), statistics)
 
 
-# Daily statistics are tallied in the shared cache (one round trip per message: ``config.cache``) and the kinds
-# counted since the last copy reach ``DailyStat`` at most every ``SMS_STATS_FLUSH_SECONDS``, copied by whichever
-# message comes first in that time; tallies live two days.
+# Daily statistics are tallied in the shared cache, in the round trip that stores the reply (``config.cache``), and
+# the kinds counted since the last copy reach ``DailyStat`` at most every ``SMS_STATS_FLUSH_SECONDS``, copied by
+# whichever message comes first in that time; tallies live two days.
 _STATS_SECONDS = 2 * DAY
 _DIMENSIONS = ("keyword", "topic", "language", "country", "postcode_prefix", "result_count")
 # Flushes this early in a day copy the day before too: its last messages came after its last flush.
@@ -498,13 +519,19 @@ def _tally_name(day: date) -> str:
     return f"sms:stat:{day.isoformat()}"
 
 
-def _count_message(**dimensions: object) -> None:
+def _count_message(dimensions: dict[str, object], *, and_set: tuple[str, Any, int] | None = None) -> None:
+    """Count the message in today's statistics (setting ``and_set`` in the same round trip), flushing when due."""
     now = timezone.now()
     today = now.date()
     values = [dimensions[name] for name in _DIMENSIONS]
     kind = hashlib.sha256(repr(values).encode()).hexdigest()[:32]
     due = counting_cache().tally(
-        _tally_name(today), kind, values, _STATS_SECONDS, due_every=settings.SMS_STATS_FLUSH_SECONDS
+        _tally_name(today),
+        kind,
+        values,
+        _STATS_SECONDS,
+        due_every=settings.SMS_STATS_FLUSH_SECONDS,
+        and_set=and_set,
     )
     if not due:
         return

@@ -16,6 +16,7 @@ from django.test import Client, override_settings
 from bench.services import RedisServer, private_redis
 from config.cache import SharedCache, counting_cache
 from directory.throttling import add_to_counters
+from sms.service import keyed_hash
 from tests.test_sms_webhook import build_listings, send
 
 
@@ -64,6 +65,8 @@ def test_every_operation_answers_while_redis_is_down_and_is_shared_again_after(r
             assert backend.tally("day", "a", ["HELP", 1], 60, due_every=60) is True
             assert backend.tally("day", "a", ["HELP", 1], 60, due_every=60) is False
             assert backend.take_changed("day") == {"a": (["HELP", 1], 2)}
+            assert backend.add_and_count("claim", "mine", 60, [("hits", 1)], 60) == (True, [4])
+            assert backend.add_and_count("claim", "theirs", 60, [("hits", 1)], 60) == (False, "mine")
             assert time.monotonic() - started < 1, "a lost Redis must cost a request little"
         assert not backend.reachable
         assert Client().get("/healthz/").json() == {"status": "ok", "shared_cache": "unreachable"}
@@ -137,3 +140,64 @@ def test_a_tally_gives_each_changed_kind_to_one_taker_with_its_whole_count(where
         assert backend.take_changed("day") == {"a": (["a", 3], 2)}, "given back after a failed copy"
         assert backend.take_changed("other-day") == {}
         assert backend.tally("day", "c", ["c", 3], 60, due_every=0) is True, "0: every caller copies"
+
+
+@pytest.mark.parametrize("where", ["redis", "process"])
+def test_a_claim_counts_only_when_it_is_placed_and_a_repeat_gets_what_the_key_holds(where, redis_server):
+    backends = {
+        "redis": shared_cache_at(redis_server.url),
+        "process": {"default": {"BACKEND": "config.cache.LocalCache"}},
+    }
+    with override_settings(CACHES=backends[where]):
+        backend = counting_cache()
+        backend.clear()
+        assert backend.add_and_count("sid-1", "answering", 30, [("sender", 1), ("all", 2)], 600) == (True, [1, 2])
+        assert backend.add_and_count("sid-1", "answering", 30, [("sender", 1), ("all", 2)], 600) == (
+            False,
+            "answering",
+        ), "a repeat is not counted again"
+        assert backend.add_and_count("sid-2", 7, 30, [("sender", 1)], 600) == (True, [2])
+        assert backend.add_and_count("sid-2", 8, 30, [], 600) == (False, 7)
+        assert backend.add_and_count("sid-3", "answering", 30, [], 600) == (True, [])
+        backend.set("sid-1", ("the reply", "en"), 60)
+        assert backend.add_and_count("sid-1", "answering", 30, [("sender", 1)], 600) == (False, ("the reply", "en"))
+        assert backend.get("sender") == 2
+        if where == "redis":
+            client = redis.Redis.from_url(redis_server.url)
+            assert 0 < client.ttl(backend.make_and_validate_key("sid-3")) <= 30
+            assert 590 < client.ttl(backend.make_and_validate_key("sender")) <= 600, "a counter lives its ttl"
+
+        assert backend.tally("day", "a", ["a"], 60, due_every=60, and_set=("reply", ("text", "fr"), 45)) is True
+        assert backend.get("reply") == ("text", "fr")
+        assert backend.take_changed("day") == {"a": (["a"], 1)}
+        if where == "redis":
+            assert 0 < client.ttl(backend.make_and_validate_key("reply")) <= 45
+
+
+@pytest.mark.django_db
+def test_a_text_costs_two_round_trips_to_redis(redis_server, client, monkeypatch, settings):
+    build_listings()
+    settings.SMS_STATS_FLUSH_SECONDS = 60
+    with override_settings(CACHES=shared_cache_at(redis_server.url)):
+        cache.clear()
+        assert "Regina" in send(client, "HELP S4P 3Y2")  # the first text also copies the day's statistics
+        sent: list[bytes] = []
+        original = redis.connection.Connection.send_packed_command
+
+        def counted(connection, command, *args, **kwargs):
+            sent.append(b"".join(command) if isinstance(command, list) else command)
+            return original(connection, command, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
+        assert "Regina" in send(client, "HELP S4P 3Y2", sender="+13065550178")
+        # The claim of the MessageSid with the sender's count, then the statistics with the stored reply.
+        assert len(sent) == 2, sent
+        assert send(client, "HELP S4P 3Y2", sender="+13065550178", sid="SM" + "5" * 32) == send(
+            client, "HELP S4P 3Y2", sender="+13065550178", sid="SM" + "5" * 32
+        )
+        assert (
+            redis.Redis.from_url(redis_server.url).get(
+                cache.make_and_validate_key(f"sms:rate:{keyed_hash('sender:+13065550178')}")
+            )
+            == b"2"
+        ), "a retry is not counted again"
