@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db import connection
 
 from directory import rules
 from directory.models import CoverageScope, translated
 from directory.readmodel import KIND_CODE, LOCATED, ReadModel, aware_utc
 from directory.regions import region_name
+from directory.sql import fetch_all
 
 # Parameters the read model answers; any other filter in use sends the list to SQL.
 ANSWERED = frozenset({"kind", "topic", "language", "country", "region", "age", "verified"})
@@ -230,9 +230,9 @@ class MatchingIds:
         return [int(service_id) for service_id in self._ids[self._order[chosen]]]
 
 
-# The page's rows, as ServiceSummarySerializer shows them, from three queries on the page's ids (the
-# listings with their organisations, their coverage, their channels) and the read model's topic and
-# language bits. ``tests/test_lean_lists.py`` holds them to the serializer's output.
+# The page's rows, as ServiceSummarySerializer shows them, from three queries on the page's ids, sent together
+# (``sql.fetch_all``): the listings with their organisations, their coverage, their channels. The read model
+# gives the topic and language bits. ``tests/test_services_list_read_model.py`` holds them to the serializer's output.
 
 _PAGE_SERVICES = (
     "SELECT s.id, s.name, s.translations, s.kind, s.verification_state, s.review_due, s.updated_at, "
@@ -278,50 +278,49 @@ def summaries(
     if not service_ids:
         return []
     marks = ", ".join(["%s"] * len(service_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(_PAGE_SERVICES.format(ids=marks), service_ids)
-        services = {row[0]: row for row in cursor.fetchall()}
-        cursor.execute(_PAGE_COVERAGE.format(ids=marks), service_ids)
-        coverage: dict[int, list[dict[str, Any]]] = {}
-        for service_id, scope, country, subdivision, lat, lon, radius in cursor.fetchall():
-            coverage.setdefault(service_id, []).append(
-                {
-                    "scope": scope,
-                    "country": country,
-                    "subdivision": subdivision,
-                    "latitude": None if lat is None else float(lat),
-                    "longitude": None if lon is None else float(lon),
-                    "radius_km": None if radius is None else float(radius),
-                    "name": _coverage_name(scope, country, subdivision, radius),
-                }
-            )
-        cursor.execute(_PAGE_CHANNELS.format(ids=marks), service_ids)
-        primary: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
-        for (
-            service_id,
-            kind,
-            value,
-            display,
-            extension,
-            keyword,
-            label,
-            is_primary,
-            position,
-            channel_id,
-        ) in cursor.fetchall():
-            # ServiceSummarySerializer.get_primary_contact's choice.
-            key = (not is_primary, kind != "phone", position, channel_id)
-            if service_id not in primary or key < primary[service_id][0]:
-                contact = {
-                    "kind": kind,
-                    "value": value,
-                    "display": display,
-                    "extension": extension,
-                    "sms_keyword": keyword,
-                    "label": label,
-                    "is_primary": bool(is_primary),
-                }
-                primary[service_id] = (key, contact)
+    page_services, page_coverage, page_channels = fetch_all(
+        [(statement.format(ids=marks), service_ids) for statement in (_PAGE_SERVICES, _PAGE_COVERAGE, _PAGE_CHANNELS)]
+    )
+    services = {row[0]: row for row in page_services}
+    coverage: dict[int, list[dict[str, Any]]] = {}
+    for service_id, scope, country, subdivision, lat, lon, radius in page_coverage:
+        coverage.setdefault(service_id, []).append(
+            {
+                "scope": scope,
+                "country": country,
+                "subdivision": subdivision,
+                "latitude": None if lat is None else float(lat),
+                "longitude": None if lon is None else float(lon),
+                "radius_km": None if radius is None else float(radius),
+                "name": _coverage_name(scope, country, subdivision, radius),
+            }
+        )
+    primary: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+    for (
+        service_id,
+        kind,
+        value,
+        display,
+        extension,
+        keyword,
+        label,
+        is_primary,
+        position,
+        channel_id,
+    ) in page_channels:
+        # ServiceSummarySerializer.get_primary_contact's choice.
+        key = (not is_primary, kind != "phone", position, channel_id)
+        if service_id not in primary or key < primary[service_id][0]:
+            contact = {
+                "kind": kind,
+                "value": value,
+                "display": display,
+                "extension": extension,
+                "sms_keyword": keyword,
+                "label": label,
+                "is_primary": bool(is_primary),
+            }
+            primary[service_id] = (key, contact)
     rows = model.rows_of(service_ids).tolist()
     topic_bits = [(model.topic_bit[topic_id], model.topic_slugs[topic_id]) for topic_id in model.topic_order]
     found = []
