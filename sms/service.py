@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Field, Model
 from django.utils import timezone
@@ -131,7 +130,7 @@ def handle_inbound(sender: str, body: str, message_sid: str, *, simulated: bool 
         if answer.statistics is not None:
             _count_message(answer.statistics, and_set=stored)
         elif stored is not None:
-            cache.set(*stored)
+            backend.set(*stored)
     except Exception as error:  # the reply is sent all the same; a retry is answered afresh
         _log_failure(error)
     return reply

@@ -37,6 +37,13 @@ def shared_cache_at(url: str, retry_seconds: float = 0.2) -> dict[str, dict[str,
     }
 
 
+def caches_for(where: str, redis_server: RedisServer) -> dict[str, dict[str, object]]:
+    """The shared cache on the test's Redis, or the process-memory cache of a node without Redis."""
+    if where == "redis":
+        return shared_cache_at(redis_server.url)
+    return {"default": {"BACKEND": "config.cache.LocalCache"}}
+
+
 def wait_past_retry(backend: SharedCache) -> None:
     time.sleep(backend.retry_seconds + 0.05)
 
@@ -123,11 +130,7 @@ def test_one_redis_client_serves_every_call(redis_server):
 
 @pytest.mark.parametrize("where", ["redis", "process"])
 def test_a_tally_gives_each_changed_kind_to_one_taker_with_its_whole_count(where, redis_server):
-    backends = {
-        "redis": shared_cache_at(redis_server.url),
-        "process": {"default": {"BACKEND": "config.cache.LocalCache"}},
-    }
-    with override_settings(CACHES=backends[where]):
+    with override_settings(CACHES=caches_for(where, redis_server)):
         backend = counting_cache()
         backend.clear()
         due = [backend.tally("day", kind, [kind, 3], 60, due_every=60) for kind in ("a", "b", "a")]
@@ -144,11 +147,7 @@ def test_a_tally_gives_each_changed_kind_to_one_taker_with_its_whole_count(where
 
 @pytest.mark.parametrize("where", ["redis", "process"])
 def test_a_claim_counts_only_when_it_is_placed_and_a_repeat_gets_what_the_key_holds(where, redis_server):
-    backends = {
-        "redis": shared_cache_at(redis_server.url),
-        "process": {"default": {"BACKEND": "config.cache.LocalCache"}},
-    }
-    with override_settings(CACHES=backends[where]):
+    with override_settings(CACHES=caches_for(where, redis_server)):
         backend = counting_cache()
         backend.clear()
         assert backend.add_and_count("sid-1", "answering", 30, [("sender", 1), ("all", 2)], 600) == (True, [1, 2])

@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from config.cache import counting_cache
 from directory.models import ContactChannel, PostcodeArea, Service, Topic
 from sms import service as sms_service
 from sms.encoding import MAX_SEGMENTS, segment_count
@@ -516,6 +517,37 @@ def test_stop_is_honoured_even_when_rate_limited(client, listings, settings):
     send(client, "HELP")
     send(client, "HELP")
     assert "You are unsubscribed" in send(client, "STOP")
+
+
+@pytest.mark.django_db
+def test_stop_and_start_count_toward_the_limit_and_a_retry_does_not(client, listings, settings):
+    settings.SMS_RATE_LIMIT = 3
+    assert "You are unsubscribed" in send(client, "STOP")
+    params = inbound_params("START")
+    first = messages_in(post_signed(client, "/sms/inbound/", params))
+    assert first
+    assert messages_in(post_signed(client, "/sms/inbound/", params)) == first, "a retry: the same reply"
+    assert send(client, "HELP S4P 3Y2"), "STOP, START and this one: three"
+    assert send(client, "HELP S4P 3Y2").startswith("You have sent many messages.")
+
+
+@pytest.mark.django_db
+def test_a_text_without_a_message_sid_counts_toward_the_limit(client, listings, settings):
+    settings.SMS_RATE_LIMIT = 1
+    params = {**inbound_params("HELP S4P 3Y2"), "MessageSid": ""}
+    assert "Fictional Regina" in messages_in(post_signed(client, "/sms/inbound/", params))[0]
+    assert messages_in(post_signed(client, "/sms/inbound/", params))[0].startswith("You have sent many messages.")
+    assert messages_in(post_signed(client, "/sms/inbound/", params)) == []
+
+
+@pytest.mark.django_db
+def test_the_reply_is_sent_when_counting_it_fails(client, listings, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the statistics' store is broken")
+
+    monkeypatch.setattr(counting_cache(), "tally", broken)
+    assert "Fictional Regina" in send(client, "HELP S4P 3Y2")
+    assert "SMS answer failed with RuntimeError" in caplog.text
 
 
 @pytest.mark.django_db
