@@ -23,6 +23,7 @@ import ctypes
 import gc
 import json
 import logging
+import math
 import os
 import pickle
 import tempfile
@@ -114,29 +115,29 @@ class Points:
         self.extra = [point for point in self.extra if point[2] not in dropped]
         self.extra.extend(zip(lat.tolist(), lon.tolist(), new_rows.tolist(), radius.tolist(), strict=True))
 
-    def _spans(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end positions of the runs of points in the cells the box lat0±dlat, lon0±dlon touches."""
-        bands = np.arange(
-            latitude_band(max(lat0 - dlat, -90.0)), latitude_band(min(lat0 + dlat, 90.0)) + 1, dtype=np.int64
-        )
-        first = int(np.floor((max(lon0 - dlon, -180.0) + 180.0) * 10))
-        last = int(np.floor((min(lon0 + dlon, 180.0) + 180.0) * 10))
-        # Keys of the cells' own type: searchsorted would otherwise convert the whole column on every call.
-        starts = np.searchsorted(self.cell, (bands * _LON_CELLS + first).astype(self.cell.dtype), "left")
-        ends = np.searchsorted(self.cell, (bands * _LON_CELLS + last).astype(self.cell.dtype), "right")
-        return starts, ends
+    def runs(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end positions of the runs of points in the cells the box lat0±dlat, lon0±dlon touches,
+        one run per latitude band."""
+        first = math.floor((max(lon0 - dlon, -180.0) + 180.0) * 10)
+        last = math.floor((min(lon0 + dlon, 180.0) + 180.0) * 10)
+        south = latitude_band(max(lat0 - dlat, -90.0)) * _LON_CELLS
+        north = latitude_band(min(lat0 + dlat, 90.0)) * _LON_CELLS
+        # Each band's first and last cell; keys of the cells' own type (searchsorted would otherwise
+        # convert the whole column).
+        low = np.array(range(south + first, north + first + 1, _LON_CELLS), dtype=self.cell.dtype)
+        high = np.array(range(south + last, north + last + 1, _LON_CELLS), dtype=self.cell.dtype)
+        return np.searchsorted(self.cell, low, "left"), np.searchsorted(self.cell, high, "right")
 
-    def at_most_in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> int:
-        """An upper bound of ``len(in_box(...)[0])``, from the cells alone: cheap enough to try a box first."""
-        starts, ends = self._spans(lat0, lon0, dlat, dlon)
-        return int((ends - starts).sum()) + len(self.extra)
-
-    def in_box(self, lat0: float, lon0: float, dlat: float, dlon: float) -> tuple[np.ndarray, ...]:
-        """(lat, lon, row, radius) of the live points with lat0±dlat, lon0±dlon (bounds included)."""
+    def in_runs(
+        self, starts: np.ndarray, ends: np.ndarray, lat0: float, lon0: float, dlat: float, dlon: float
+    ) -> tuple[np.ndarray, ...]:
+        """(lat, lon, row, radius) of the live points of the runs ``starts``..``ends`` (``runs``) inside the box
+        lat0±dlat, lon0±dlon (bounds included), and of the tail's."""
         lat_lo, lat_hi, lon_lo, lon_hi = lat0 - dlat, lat0 + dlat, lon0 - dlon, lon0 + dlon
-        starts, ends = self._spans(lat0, lon0, dlat, dlon)
-        spans = [np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
-        index = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
+        lengths = ends - starts
+        # The positions of every run, in band order: each run's start repeated along it, plus a count.
+        offsets = np.cumsum(lengths) - lengths
+        index = np.arange(int(lengths.sum())) + np.repeat(starts - offsets, lengths)
         lat, lon, row = self.lat[index], self.lon[index], self.row[index]
         radius = self.radius[index] if self.radius is not None else np.zeros(len(index))
         keep = self.alive[index] & (lat >= lat_lo) & (lat <= lat_hi) & (lon >= lon_lo) & (lon <= lon_hi)

@@ -4,6 +4,7 @@ import logging
 import random
 from datetime import time, timedelta
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -291,3 +292,39 @@ def test_a_build_that_fails_in_the_preload_child_logs_why(monkeypatch, tmp_path)
     logged = log.read_text()
     assert "building the read model failed" in logged
     assert "ValueError: the listings table is not there" in logged
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_points_in_a_box_are_exactly_those_a_scan_of_every_point_finds(seed):
+    """``Points.runs`` and ``in_runs`` (cells looked up, not scanned) against a test of every point,
+    with points on cell edges, near the poles and the antimeridian, dead points and the unsorted tail."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[51.5, -0.1], [-33.9, 151.2], [89.95, 10.0], [-89.9, -179.95], [0.0, 179.96]])
+    around = centres[rng.integers(0, len(centres), 3000)]
+    lat = np.clip(around[:, 0] + rng.normal(0, 0.6, 3000), -90.0, 90.0)
+    lon = np.clip(around[:, 1] + rng.normal(0, 0.6, 3000), -180.0, 180.0)
+    lat[:300], lon[:300] = np.round(lat[:300], 1), np.round(lon[:300], 1)  # on cell edges
+    row = rng.integers(0, 800, 3000).astype(np.int32)
+    radius = rng.uniform(1, 50, 3000)
+    points = readmodel.Points(lat, lon, row, radius)
+    assert points.radius is not None
+    changed = np.unique(rng.integers(0, 800, 40)).astype(np.int32)
+    tail_lat, tail_lon = centres[:, 0] + 0.05, np.clip(centres[:, 1] + 0.05, -180.0, 180.0)
+    points.replace(changed, tail_lat, tail_lon, changed[: len(centres)], np.full(len(centres), 9.0))
+    alive = points.alive
+    columns = (points.lat[alive], points.lon[alive], points.row[alive], points.radius[alive])
+    everything = [*zip(*columns, strict=True), *points.extra]
+    for _ in range(60):
+        lat0, lon0 = centres[rng.integers(0, len(centres))] + rng.normal(0, 0.3, 2)
+        dlat, dlon = rng.choice([0.0, 0.05, 0.1, 0.37, 2.0]), rng.choice([0.0, 0.1, 0.55, 3.0, 180.0])
+        starts, ends = points.runs(lat0, lon0, dlat, dlon)
+        found = points.in_runs(starts, ends, lat0, lon0, dlat, dlon)
+        expected = {
+            (float(a), float(b), int(r), float(d))
+            for a, b, r, d in everything
+            if lat0 - dlat <= a <= lat0 + dlat and lon0 - dlon <= b <= lon0 + dlon
+        }
+        got = [(float(a), float(b), int(r), float(d)) for a, b, r, d in zip(*found, strict=True)]
+        assert len(got) == len(expected)
+        assert set(got) == expected
+        assert int((ends - starts).sum()) + len(points.extra) >= len(got)

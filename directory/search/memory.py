@@ -71,9 +71,10 @@ class MemorySource:
         for index, ring in enumerate(rings):
             dlat, dlon = ring / KM_PER_DEGREE_LAT, min(ring / km_per_lon, 180.0)
             last = index == len(rings) - 1
-            if not last and points.at_most_in_box(lat0, lon0, dlat, dlon) < wanted:
-                continue  # fewer points in the box than wanted: this ring cannot be the answer
-            lat, lon, row, radius = points.in_box(lat0, lon0, dlat, dlon)
+            starts, ends = points.runs(lat0, lon0, dlat, dlon)
+            if not last and int((ends - starts).sum()) + len(points.extra) < wanted:
+                continue  # fewer points in the box's cells than wanted: this ring cannot be the answer
+            lat, lon, row, radius = points.in_runs(starts, ends, lat0, lon0, dlat, dlon)
             dy = (lat - lat0) * KM_PER_DEGREE_LAT
             dx = (lon - lon0) * km_per_lon
             d2 = dy * dy + dx * dx
