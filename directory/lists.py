@@ -113,13 +113,13 @@ def _packed(mask: np.ndarray) -> np.ndarray:
 class ListIndex:
     """Per filter value, which listings (as positions in ``ReadModel.name_order()``) pass it.
 
-    Built from one model at one revision (``index_for`` rebuilds it when the model moves on). Countries
+    Built from one model at one version (``index_for`` rebuilds it when the model moves on). Countries
     are filled in when first asked; the verified rule, which depends on the time, keeps the verified
     listings and their review dates sorted, and clears the overdue ones as the clock passes them.
     """
 
     def __init__(self, model: ReadModel) -> None:
-        self.revision = model.revision
+        self.version = model.version
         self.model = model
         order = self.order = model.name_order()
         self.size = len(order)
@@ -189,9 +189,9 @@ class ListIndex:
 
 
 def index_for(model: ReadModel) -> ListIndex:
-    """The model's list index at its current revision (built again after the model changed)."""
+    """The model's list index at its current version (built again after the model changed)."""
     index = model.stats.get("list_index")
-    if not isinstance(index, ListIndex) or index.revision != model.revision or index.model is not model:
+    if not isinstance(index, ListIndex) or index.version != model.version or index.model is not model:
         index = model.stats["list_index"] = ListIndex(model)
     return index
 

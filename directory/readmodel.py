@@ -201,6 +201,15 @@ class ReadModel:
     checked_at: float = float("-inf")
     checked_token: int | None = None
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """Moves on with every change to the model: what is derived from it is derived again when it moves.
+
+        Not the revision alone: a change logged below the revision (a late commit, ``gaps``) is patched in
+        without moving the revision.
+        """
+        return self.revision[0], self.patched
+
     def rows_of(self, service_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows of the given listing ids (-1 for an id the model does not hold)."""
         wanted = np.asarray(service_ids, dtype=np.int64)

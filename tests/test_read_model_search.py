@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from directory import readmodel
+from directory import lists, readmodel
 from directory.models import ContactChannel, Coverage, Location, Service, ServiceKind, ServiceStatus, Topic
 from directory.search import HelpQuery, find_help
 from directory.search.memory import MemorySource
@@ -268,11 +268,21 @@ def test_two_transactions_committing_out_of_order_both_reach_the_model(settings)
         assert readmodel.current() is model
         assert _archived_in(model, second.pk)
         assert not _archived_in(model, first.pk)
+        assert _listed(model) == [first.pk]
         other.commit()
     finally:
         other.close()
     assert readmodel.current() is model
     assert _archived_in(model, first.pk)
+    # The late entry is below the revision the model already had: the services list follows all the same.
+    assert _listed(model) == []
+
+
+def _listed(model):
+    """The ids a services list with no filters gives from the model."""
+    index = lists.index_for(model)
+    matching = lists.MatchingIds(index, index.matching({}, timezone.now()))
+    return matching[0 : len(matching)]
 
 
 def test_a_build_that_fails_in_the_preload_child_logs_why(monkeypatch, tmp_path):
