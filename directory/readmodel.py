@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from directory import local_writes, rules
 from directory.hours import Interval, WeeklyHours
-from directory.models import CoverageScope, DirectoryChange, ServiceKind, ServiceStatus, latitude_band
+from directory.models import CoverageScope, DirectoryChange, ServiceKind, ServiceStatus, latitude_band, translated
 
 logger = logging.getLogger(__name__)
 
@@ -233,18 +233,30 @@ class ReadModel:
             self.by_name = rows[rows >= 0].astype(np.int32)
         return self.by_name
 
-    def translations_of(self, service_id: int, row: int) -> dict[str, Any] | None:
-        """The listing's translated names, as ``models.translated`` reads them (None: no translations)."""
-        patched = self.translations.get(service_id)
-        if patched is not None:
-            return patched
-        # A key of the column's own type: searchsorted would otherwise copy the whole column to compare.
-        at = int(np.searchsorted(self.translated_rows, self.translated_rows.dtype.type(row)))
-        if at == len(self.translated_rows) or self.translated_rows[at] != row:
-            return None
-        found: dict[str, Any] = json.loads(
-            self.translated_blob[self.translated_offsets[at] : self.translated_offsets[at + 1]]
-        )
+    def names(self, service_ids: list[int], rows: np.ndarray, language: str) -> list[str]:
+        """Each listing's name in ``language`` (``models.translated`` of its translations), else its own name;
+        ``rows`` are the listings' rows (``rows_of``), each looked up with the others."""
+        found = []
+        # Rows added since the build have their names in ``renamed`` only: clipped here, never read.
+        own = self.name_offsets
+        own_starts = own_ends = [0] * len(rows)
+        if len(own) > 1:
+            clipped = np.minimum(rows, len(own) - 2)
+            own_starts, own_ends = own[clipped].tolist(), own[clipped + 1].tolist()
+        table, held, starts, ends = self.translated_rows, [False] * len(rows), [], []
+        if len(table):
+            # Keys of the column's own type: searchsorted would otherwise copy the whole column to compare.
+            at = np.minimum(np.searchsorted(table, rows.astype(table.dtype)), len(table) - 1)
+            held = (table[at] == rows).tolist()
+            starts, ends = self.translated_offsets[at].tolist(), self.translated_offsets[at + 1].tolist()
+        for index, (service_id, row) in enumerate(zip(service_ids, rows.tolist(), strict=True)):
+            name = self.renamed.get(row)
+            if name is None:
+                name = self.names_blob[own_starts[index] : own_ends[index]].decode()
+            translations = self.translations.get(service_id)
+            if translations is None and held[index]:
+                translations = json.loads(self.translated_blob[starts[index] : ends[index]])
+            found.append(translated(translations, "name", language, name))
         return found
 
     def languages_of(self, mask: int) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from directory import readmodel, rules
-from directory.models import ServiceKind, translated
+from directory.models import ServiceKind
 from directory.readmodel import KIND_CODE, Points, ReadModel
 from directory.search.query import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUATOR, HelpQuery
 from directory.search.ranking import Facts
@@ -132,14 +132,15 @@ class MemorySource:
         rows = rows[self.passes(rows, conditions)]
         states = rules.effective_state_codes(m.state[rows], m.review_due[rows], now)
         found: dict[int, Facts] = {}
-        columns = (m.ids[rows], m.kind[rows], m.languages[rows], m.hours[rows], states)
-        for row, service_id, kind, spoken, hours, state in zip(
-            rows.tolist(), *(c.tolist() for c in columns), strict=True
+        ids = m.ids[rows].tolist()
+        columns = (m.kind[rows], m.languages[rows], m.hours[rows], states)
+        for service_id, name, kind, spoken, hours, state in zip(
+            ids, m.names(ids, rows, language), *(c.tolist() for c in columns), strict=True
         ):
             entry = m.hours_table[hours]
             found[service_id] = Facts(
                 service_id=service_id,
-                name=translated(m.translations_of(service_id, row), "name", language, m.name(row)),
+                name=name,
                 kind=readmodel.KINDS[kind],
                 verification_state=rules.STATES[state],
                 spoken=set(m.languages_of(spoken)),
