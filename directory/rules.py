@@ -5,6 +5,7 @@ read model's columns (``directory.readmodel``); ``effective_state`` is the per-l
 holds the forms to the same answers on the same listings.
 """
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,15 @@ def current_mask(state: np.ndarray, review_due: np.ndarray, now: datetime) -> np
     """``current`` over the read model's columns (``review_due`` in epoch seconds, NaN when not set)."""
     with np.errstate(invalid="ignore"):
         return (state == VERIFIED_CODE) & ~(review_due < now.timestamp())
+
+
+def current_unchanged(review_due: np.ndarray, now: datetime) -> tuple[float, float]:
+    """(after, until) in epoch seconds: ``current_mask`` over these review dates (and so ``effective_state_codes``)
+    answers at every moment ``x`` with ``after < x <= until`` as it does at ``now``."""
+    at = now.timestamp()
+    with np.errstate(invalid="ignore"):
+        passed, ahead = review_due[review_due < at], review_due[review_due >= at]
+    return (float(passed.max()) if len(passed) else -math.inf), (float(ahead.min()) if len(ahead) else math.inf)
 
 
 def effective_state(state: str, review_due: datetime | None, now: datetime) -> str:

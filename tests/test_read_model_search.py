@@ -2,7 +2,7 @@
 
 import logging
 import random
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -338,3 +338,55 @@ def test_the_points_in_a_box_are_exactly_those_a_scan_of_every_point_finds(seed)
         assert len(got) == len(expected)
         assert set(got) == expected
         assert int((ends - starts).sum()) + len(points.extra) >= len(got)
+
+
+def test_a_kept_area_answer_is_the_answer_computed_afresh_at_any_moment():
+    """Area answers are kept while the clock changes nothing they depend on: review dates passing (and,
+    with the clock set back, un-passing) must give what a model with nothing kept gives."""
+    build_dataset(3, 120)
+    now = timezone.now()
+    rng = random.Random(3)
+    for service in Service.objects.filter(verification_state="verified").order_by("id"):
+        Service.objects.filter(pk=service.pk).update(review_due=now + timedelta(hours=rng.uniform(-48, 48)))
+    model = readmodel.build()
+    kept, fresh = MemorySource(model), MemorySource(readmodel.build())
+    dates = [due for due in model.review_due.tolist() if due == due]
+    moments = [now + timedelta(hours=rng.uniform(-60, 60)) for _ in range(40)]
+    moments += [datetime.fromtimestamp(due, UTC) for due in rng.sample(dates, 10)]  # exactly at a review date
+    moments += [datetime.fromtimestamp(due, UTC) + timedelta(microseconds=1) for due in rng.sample(dates, 10)]
+    rng.shuffle(moments)
+    areas = [
+        ("worldwide", "country", ""),
+        *(("country", "country", country) for country in ("CA", "GB", "AU")),
+        *(("subdivision", "subdivision", code) for code in ("CA-SK", "GB-ENG", "AU-NSW")),
+    ]
+    differing = set()
+    for moment in moments:
+        for verified_only in (False, True):
+            query = HelpQuery(country="CA", verified_only=verified_only)
+            for scope, column, code in areas:
+                for helpline in (False, True):
+                    conditions = kept.conditions(query, None, moment)
+                    args = (scope, column, code, conditions, "en", moment, 30)
+                    found = kept.area(*args, always_open_helpline=helpline)
+                    fresh.model.stats.clear()  # nothing kept
+                    assert found == fresh.area(*args, always_open_helpline=helpline)
+                    differing.add((scope, code, verified_only, helpline, tuple(found)))
+    assert len(differing) > 30  # the moments did change the answers
+
+
+def test_a_kept_area_answer_follows_a_change_to_the_model(settings):
+    settings.READ_MODEL_CHECK_MS = 0
+    build_dataset(4, 80)
+    readmodel.reset()
+    now = timezone.now()
+    built = readmodel.current()
+    assert built is not None
+    source = MemorySource(built)
+    conditions = source.conditions(HelpQuery(country="CA"), None, now)
+    found = source.area("country", "country", "CA", conditions, "en", now, 30)
+    assert found
+    Service.objects.filter(pk=found[0]).update(archived_at=now)
+    model = readmodel.current()
+    assert model is built  # patched in place, the kept answers with it
+    assert MemorySource(model).area("country", "country", "CA", conditions, "en", now, 30) == found[1:]

@@ -194,8 +194,9 @@ def _area_candidates(
 ) -> list[tuple[int, int, str]]:
     """(service id, tier, area) of the services covering the query's county, subdivision, country or the world.
 
-    From SQL this is cached briefly: it depends on the area, not the point. Listings are re-checked
-    when ranked, so an archived or changed one never shows; a new one joins within ``SEARCH_CACHE_SECONDS``.
+    It depends on the area, not the point. From SQL it is cached briefly: listings are re-checked when
+    ranked, so an archived or changed one never shows; a new one joins within ``SEARCH_CACHE_SECONDS``.
+    The read model keeps its own answers exactly, per model version (``MemorySource.area``).
     """
     tiers = [
         (TIER_WORLDWIDE, CoverageScope.WORLDWIDE, "country", ""),

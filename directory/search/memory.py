@@ -7,6 +7,7 @@ conditions (``directory.rules``), the same distances in the same floating-point 
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from directory.search.query import KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON_AT_EQUAT
 from directory.search.ranking import Facts
 
 _HELPLINE = KIND_CODE[ServiceKind.HELPLINE]
+# Area answers kept per read model version, at most (then they start again).
+_AREA_ANSWERS = 4096
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class Conditions:
     verified_only: bool
     topic_bit: int | None
     now: datetime
+
+    def timeless(self) -> tuple[Any, ...]:
+        """The conditions but the moment, as a key."""
+        return self.kinds, self.age, self.verified_only, self.topic_bit
 
 
 class MemorySource:
@@ -109,20 +116,34 @@ class MemorySource:
         *,
         always_open_helpline: bool = False,
     ) -> list[int]:
+        """The first ``wanted`` listings covering the area that pass ``conditions``: those speaking ``language``
+        first, then by effective verification state, then id.
+
+        An area's answer is the same for every point in it, so it is kept (per model version) for as long as
+        the clock leaves every rule it depends on unchanged (``rules.current_unchanged``).
+        """
         m = self.model
-        rows = m.areas.get((scope, column, code))
-        if rows is None or not len(rows):
+        area = m.areas.get((scope, column, code))
+        if area is None or not len(area):
             return []
-        ok = self.passes(rows, conditions)
+        kept = _kept_areas(m)
+        key = (scope, column, code, conditions.timeless(), language, wanted, always_open_helpline)
+        at = now.timestamp()
+        held = kept.get(key)
+        if held is not None and held[0] < at <= held[1]:
+            return list(held[2])
+        ok = self.passes(area, conditions)
         if always_open_helpline:
-            ok &= (m.kind[rows] == _HELPLINE) & m.hours_always_open()[m.hours[rows]]
-        rows = rows[ok]
+            ok &= (m.kind[area] == _HELPLINE) & m.hours_always_open()[m.hours[area]]
+        rows = area[ok]
         bit = m.language_bit.get(language)
         speaks = (m.languages[rows] & np.uint64(1 << bit)) != 0 if bit is not None else np.zeros(len(rows), bool)
         state = rules.effective_state_codes(m.state[rows], m.review_due[rows], now)
         service_ids = m.ids[rows]
         order = np.lexsort((service_ids, state, ~speaks))
-        return [int(service_id) for service_id in service_ids[order[:wanted]]]
+        found = [int(service_id) for service_id in service_ids[order[:wanted]]]
+        kept[key] = (*rules.current_unchanged(m.review_due[area], now), tuple(found))
+        return found
 
     def facts(self, service_ids: list[int], query: HelpQuery, language: str, now: datetime) -> dict[int, Facts]:
         m = self.model
@@ -161,6 +182,18 @@ class MemorySource:
             if slugs:
                 found[service_id] = slugs
         return found
+
+
+_AreaKey = tuple[str, str, str, tuple[Any, ...], str, int, bool]
+
+
+def _kept_areas(model: ReadModel) -> dict[_AreaKey, tuple[float, float, tuple[int, ...]]]:
+    """The model's kept area answers (``MemorySource.area``): each with the moments between which it holds."""
+    kept = model.stats.get("area_answers")
+    if kept is None or kept[0] != model.version or len(kept[1]) >= _AREA_ANSWERS:
+        kept = model.stats["area_answers"] = (model.version, {})
+    answers: dict[_AreaKey, tuple[float, float, tuple[int, ...]]] = kept[1]
+    return answers
 
 
 def memory_source() -> MemorySource | None:
