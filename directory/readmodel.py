@@ -237,22 +237,13 @@ class ReadModel:
         """Each listing's name in ``language`` (``models.translated`` of its translations), else its own name;
         ``rows`` are the listings' rows (``rows_of``), each looked up with the others."""
         found = []
-        # Rows added since the build have their names in ``renamed`` only: clipped here, never read.
-        own = self.name_offsets
-        own_starts = own_ends = [0] * len(rows)
-        if len(own) > 1:
-            clipped = np.minimum(rows, len(own) - 2)
-            own_starts, own_ends = own[clipped].tolist(), own[clipped + 1].tolist()
         table, held, starts, ends = self.translated_rows, [False] * len(rows), [], []
         if len(table):
             # Keys of the column's own type: searchsorted would otherwise copy the whole column to compare.
             at = np.minimum(np.searchsorted(table, rows.astype(table.dtype)), len(table) - 1)
             held = (table[at] == rows).tolist()
             starts, ends = self.translated_offsets[at].tolist(), self.translated_offsets[at + 1].tolist()
-        for index, (service_id, row) in enumerate(zip(service_ids, rows.tolist(), strict=True)):
-            name = self.renamed.get(row)
-            if name is None:
-                name = self.names_blob[own_starts[index] : own_ends[index]].decode()
+        for index, (service_id, name) in enumerate(zip(service_ids, self._own_names(rows), strict=True)):
             translations = self.translations.get(service_id)
             if translations is None and held[index]:
                 translations = json.loads(self.translated_blob[starts[index] : ends[index]])
@@ -269,10 +260,21 @@ class ReadModel:
         return codes
 
     def name(self, row: int) -> str:
-        renamed = self.renamed.get(row)
-        if renamed is not None:
-            return renamed
-        return self.names_blob[self.name_offsets[row] : self.name_offsets[row + 1]].decode()
+        return self._own_names(np.array([row]))[0]
+
+    def _own_names(self, rows: np.ndarray) -> list[str]:
+        """The listings' own names: from ``renamed`` when reloaded since the build, else from the blob."""
+        # Rows added since the build have their names in ``renamed`` only: clipped here, never read.
+        own = self.name_offsets
+        starts = ends = [0] * len(rows)
+        if len(own) > 1:
+            clipped = np.minimum(rows, len(own) - 2)
+            starts, ends = own[clipped].tolist(), own[clipped + 1].tolist()
+        found = []
+        for index, row in enumerate(rows.tolist()):
+            name = self.renamed.get(row)
+            found.append(name if name is not None else self.names_blob[starts[index] : ends[index]].decode())
+        return found
 
     @property
     def nbytes(self) -> int:
