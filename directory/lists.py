@@ -225,7 +225,10 @@ class MatchingIds:
         last = int(np.searchsorted(self._counts, stop - 1, "right"))
         before = int(self._counts[first - 1]) if first else 0
         words = self._bits[first : last + 1]
-        positions = np.flatnonzero(np.unpackbits(words.view(np.uint8), bitorder="little")) + first * 64
+        # Only the words holding a set bit are unpacked: a rare filter's page can span most of the words.
+        held = np.flatnonzero(words)
+        word, bit = np.nonzero(np.unpackbits(words[held].view(np.uint8), bitorder="little").reshape(len(held), 64))
+        positions = (held[word] + first) * 64 + bit
         chosen = positions[start - before : stop - before]
         return [int(service_id) for service_id in self._ids[self._order[chosen]]]
 

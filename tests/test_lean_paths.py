@@ -2,6 +2,7 @@
 
 import random
 from datetime import timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -98,6 +99,27 @@ def test_the_list_index_follows_the_clock_both_ways():
             assert found[0 : len(found)] == expected[0 : len(expected)]
             for start, stop in ((0, 1), (3, 9), (len(found) - 2, len(found) + 5)):
                 assert found[max(start, 0) : stop] == expected[max(start, 0) : stop]
+
+
+def test_a_page_of_matching_ids_is_the_slice_of_every_set_bit_in_order():
+    # Sparse bits leave whole words empty between matches: a page must step over them, and a dense run must
+    # be read bit by bit. Each set bit is compared with a plain unpacking of every word.
+    rng = np.random.default_rng(5)
+    size = 64 * 300
+    order = rng.permutation(size).astype(np.int32)
+    index = SimpleNamespace(model=SimpleNamespace(ids=np.arange(size, dtype=np.int64) * 3 + 7), order=order)
+    for share in (0.0, 0.0005, 0.01, 0.3, 1.0):
+        chosen = rng.random(size) < share
+        chosen[rng.integers(0, size, 2)] = share > 0
+        bits = np.packbits(chosen, bitorder="little").view(np.uint64)
+        every = [int(index.model.ids[order[position]]) for position in np.flatnonzero(chosen)]
+        found = lists.MatchingIds(index, bits)  # type: ignore[arg-type]
+        assert len(found) == len(every)
+        pages = [(0, 20), (0, len(every)), (len(every) - 3, len(every) + 4), (5, 6), (len(every), len(every) + 1)]
+        pages += [tuple(sorted(rng.integers(0, len(every) + 2, 2).tolist())) for _ in range(30)]
+        for start, stop in pages:
+            start = max(start, 0)
+            assert found[start:stop] == every[start:stop], (share, start, stop)
 
 
 def test_the_list_index_is_rebuilt_when_the_model_moves():
