@@ -33,7 +33,7 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
         f"Too many failed sign-ins for this account or from this address. Try again in {max(seconds // 60, 1)} minutes."
     )
     response: HttpResponse
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         # The body every 429 of the API has: which limit, how much it allows, when to come back.
         body = {
             "detail": message,

@@ -85,7 +85,7 @@ def _change_refused(exc: changes.ChangeError) -> Response:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 404 for an address no route serves: JSON under /api/, as every other API answer."""
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
@@ -105,8 +105,8 @@ class RejectNullCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            if "\x00" in request.path:
+        if request.path_info.startswith("/api/"):
+            if "\x00" in request.path_info:
                 return JsonResponse({"detail": "Not found."}, status=404)
             query = request.META.get("QUERY_STRING", "")
             if "%00" in query or "\x00" in query:

@@ -67,7 +67,7 @@ class ReadCachingMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if not request.path.startswith(READ_PATH_PREFIXES):
+        if not request.path_info.startswith(READ_PATH_PREFIXES):
             return response
         who = audience(request)
         cacheable = request.method in SAFE_METHODS and response.status_code == 200 and who is not Audience.PRIVATE

@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from knox.models import AuthToken
@@ -74,7 +75,7 @@ def record_id(raw: str) -> int:
 
 def proposal_response(proposal: Proposal, version: int | None) -> Response:
     response = Response(ProposalSerializer(proposal).data, status=status.HTTP_202_ACCEPTED)
-    response["Location"] = f"/api/v1/proposals/{proposal.pk}/"
+    response["Location"] = reverse("proposal-detail", kwargs={"pk": proposal.pk})
     if version is not None:
         response["ETag"] = etag(version)
     return response

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
+from django.test.utils import override_script_prefix
 
 from directory import lean_wsgi
 from tests import builders
@@ -19,10 +20,11 @@ from tests.test_sms_webhook import build_listings, inbound_params, next_sid, sig
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def environ(path: str, query: str, headers: dict[str, str], address: str = "127.0.0.1") -> dict:
+def environ(path: str, query: str, headers: dict[str, str], address: str = "127.0.0.1", prefix: str = "") -> dict:
     meta = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
     return {
         "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": prefix,
         "PATH_INFO": path,
         "QUERY_STRING": query,
         "SERVER_NAME": "testserver",
@@ -37,9 +39,11 @@ def environ(path: str, query: str, headers: dict[str, str], address: str = "127.
     }
 
 
-def call(app, path: str, query: str = "", headers: dict[str, str] | None = None, address: str = "127.0.0.1"):
+def call(
+    app, path: str, query: str = "", headers: dict[str, str] | None = None, address: str = "127.0.0.1", prefix: str = ""
+):
     seen: list = []
-    asked = environ(path, query, headers or {}, address)
+    asked = environ(path, query, headers or {}, address, prefix)
     body = b"".join(app(asked, lambda status, pairs, info=None: seen.append((status, pairs))))
     status, pairs = seen[0]
     found = {name: value for name, value in pairs}
@@ -244,3 +248,27 @@ def test_only_cookieless_posts_to_the_two_webhooks_take_the_webhook_handler():
     assert not lean_wsgi.takes_webhook({**base, "HTTP_COOKIE": "sessionid=abc"})
     assert not lean_wsgi.takes_webhook({**base, "HTTP_AUTHORIZATION": "Basic abc"})
     assert not lean_wsgi.takes(base)
+
+
+def test_listing_urls_follow_the_prefix_the_service_is_mounted_under(apps):
+    # A deployment under a path (SCRIPT_NAME) gets its listings' addresses under that path, in turn, from
+    # both handlers, with the API's headers.
+    builders.postcodes("CA S4P")
+    builders.service("Regina Example Police", kind="police", country="CA", point=(50.448, -104.6054))
+    with override_script_prefix("/"):  # each request sets its own: the next test gets this one back
+        for app in apps[:2]:
+            for prefix in ("", "/help", "/other/help", ""):
+                for path, query in (("/api/v1/nearest/", "postcode=S4P3Y2"), ("/api/v1/services/", "")):
+                    status, headers, body = call(app, path, query, prefix=prefix)
+                    assert status == "200 OK"
+                    assert "Cache-Control" in headers
+                    first = json.loads(body)["results"][0]
+                    assert first["url"] == f"http://testserver{prefix}/api/v1/services/{first['id']}/"
+
+
+def test_an_api_address_no_route_serves_is_a_json_404_under_a_prefix_too(apps):
+    with override_script_prefix("/"):
+        for prefix in ("", "/help"):
+            status, _headers, body = call(apps[1], "/api/v1/no-such-thing/", prefix=prefix)
+            assert status == "404 Not Found"
+            assert json.loads(body) == {"detail": "Not found."}

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.utils import override_script_prefix
 from rest_framework.test import APIClient
 
 from directory.models import ContactChannel, Proposal, Service
@@ -112,6 +113,20 @@ def test_a_maintainers_phone_change_is_not_served_until_a_moderator_approves_it(
     assert a.review_due is not None
     assert a.verified_at is not None
     assert (a.review_due - a.verified_at).days == a.review_interval_days
+
+
+def test_a_proposal_is_located_at_its_own_address_under_the_prefix_the_service_is_mounted_under(
+    world: dict[str, Any],
+) -> None:
+    client = client_for(world["maintainer_a"])
+    for prefix in ("/", "/help/"):
+        with override_script_prefix(prefix):
+            response = client.post(SERVICES, new_listing(world["a"].organization_id), format="json")
+        assert response.status_code == 202
+        assert response["Location"] == f"{prefix}api/v1/proposals/{response.json()['id']}/"
+        shown = client.get(response["Location"].removeprefix(prefix.rstrip("/")))
+        assert shown.status_code == 200
+        assert shown.json()["id"] == response.json()["id"]
 
 
 def test_a_new_listing_is_invisible_until_approved(world: dict[str, Any]) -> None:
