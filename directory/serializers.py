@@ -3,11 +3,12 @@
 Names and descriptions come in the request's language (``context["language"]``) with a fallback.
 """
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -382,11 +383,19 @@ class NearestResponseSerializer(serializers.Serializer[Any]):
     results = HelpResultSerializer(many=True)
 
 
+_MARKER = 123456789
+
+
+@functools.lru_cache(maxsize=16)
+def _detail_path(script_prefix: str, urlconf: str | None) -> str:
+    # What ``reverse`` gives depends only on these two: reversed once per process, not once per answer.
+    return reverse("service-detail", kwargs={"pk": _MARKER}, urlconf=urlconf)
+
+
 def detail_url(request: Any) -> Callable[[int], str]:
     """The absolute URL of a listing by id, as ``HyperlinkedIdentityField`` gives it, reversed once."""
-    marker = 123456789
-    template = request.build_absolute_uri(reverse("service-detail", kwargs={"pk": marker}))
-    head, _, tail = template.rpartition(str(marker))
+    template = request.build_absolute_uri(_detail_path(get_script_prefix(), get_urlconf()))
+    head, _, tail = template.rpartition(str(_MARKER))
     return lambda service_id: f"{head}{service_id}{tail}"
 
 
