@@ -6,6 +6,7 @@ same pages. Filters the model cannot answer (text search, channels, modification
 the list to SQL.
 """
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -260,6 +261,7 @@ def _drf_datetime(value: datetime | None) -> str | None:
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
+@functools.lru_cache(maxsize=4096)
 def _coverage_name(scope: str, country: str, subdivision: str, radius_km: float | None) -> str:
     if scope == CoverageScope.WORLDWIDE:
         return "Worldwide"
@@ -325,7 +327,6 @@ def summaries(
             }
             primary[service_id] = (key, contact)
     rows = model.rows_of(service_ids).tolist()
-    topic_bits = [(model.topic_bit[topic_id], model.topic_slugs[topic_id]) for topic_id in model.topic_order]
     found = []
     for service_id, row in zip(service_ids, rows, strict=True):
         listing = services.get(service_id)
@@ -341,7 +342,7 @@ def summaries(
                 "name": translated(_json(translations), "name", language, str(name)),
                 "kind": kind,
                 "organization": {"id": org_id, "name": org_name, "kind": org_kind},
-                "topics": [slug for bit, slug in topic_bits if topics >> bit & 1],
+                "topics": list(model.topics_of(topics)),
                 "languages": list(model.languages_of(languages)),
                 "coverage": coverage.get(service_id, []),
                 "primary_contact": primary[service_id][1] if service_id in primary else None,

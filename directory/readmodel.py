@@ -259,6 +259,16 @@ class ReadModel:
             codes = known[mask] = tuple(code for code, bit in bits if mask >> bit & 1)
         return codes
 
+    def topics_of(self, mask: int) -> tuple[str, ...]:
+        """The topic slugs of a ``topics`` bitset, in the topics' order (each recurring mask decoded once)."""
+        known = self.stats.setdefault("topics_of", {})
+        slugs = known.get(mask)
+        if slugs is None:
+            slugs = known[mask] = tuple(
+                self.topic_slugs[topic_id] for topic_id in self.topic_order if mask >> self.topic_bit[topic_id] & 1
+            )
+        return slugs
+
     def name(self, row: int) -> str:
         return self._own_names(np.array([row]))[0]
 

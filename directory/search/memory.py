@@ -172,13 +172,11 @@ class MemorySource:
 
     def topics(self, service_ids: list[int]) -> dict[int, tuple[str, ...]]:
         m = self.model
-        bits = [(m.topic_bit[topic_id], m.topic_slugs[topic_id]) for topic_id in m.topic_order]
         found = {}
         for service_id, row in zip(service_ids, m.rows_of(service_ids).tolist(), strict=True):
             if row < 0:
                 continue
-            mask = int(m.topics[row])
-            slugs = tuple(slug for bit, slug in bits if mask >> bit & 1)
+            slugs = m.topics_of(int(m.topics[row]))
             if slugs:
                 found[service_id] = slugs
         return found
