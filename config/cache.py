@@ -71,6 +71,7 @@ class SharedCache(RedisCache):
         self.local = LocalCache(f"shared-cache-stand-in:{server}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
         self._retry_at = 0.0
         self._lost = False
+        self._count: Any = None
         self._add_and_count: Any = None
         self._tally: Any = None
 
@@ -141,18 +142,18 @@ class SharedCache(RedisCache):
     def add_to_counters(self, deltas: Sequence[tuple[str, int]], ttl: int) -> list[int]:
         """Add each delta to its counter (created at 0, ``ttl`` seconds to live); return the new values.
 
-        On Redis the creation and the increment are one MULTI/EXEC (``SET NX EX`` then ``INCRBY``), so
-        two nodes can never both be told they made the 1,000th call. (Django's ``incr`` checks ``EXISTS``
-        first, which is not atomic.)
+        On Redis the creation and the increment are one script run atomically (``SET NX EX`` then ``INCRBY``,
+        the loop ``add_and_count`` runs too), so two nodes can never both be told they made the 1,000th call.
+        (Django's ``incr`` checks ``EXISTS`` first, which is not atomic.)
         """
 
         def shared() -> list[int]:
             keys = [self.make_and_validate_key(name) for name, _ in deltas]
-            pipeline = self._cache.get_client(keys[0], write=True).pipeline(transaction=True)
-            for key, (_, delta) in zip(keys, deltas, strict=True):
-                pipeline.set(key, 0, ex=ttl, nx=True)
-                pipeline.incrby(key, delta)
-            return [int(value) for value in pipeline.execute()[1::2]]
+            client = self._cache.get_client(keys[0], write=True)
+            if self._count is None:
+                self._count = client.register_script(_COUNT)
+            counts = self._count(keys=keys, args=[ttl, *(delta for _, delta in deltas)], client=client)
+            return [int(count) for count in counts]
 
         result: list[int] = self._shared(shared, lambda: self.local.add_to_counters(deltas, ttl))
         return result
@@ -253,18 +254,32 @@ class SharedCache(RedisCache):
             self._shared(shared, lambda: self.local.mark_changed(name, kinds, ttl))
 
 
+# The counter rule, for both scripts below: KEYS[first..] created at 0 with ``ttl`` seconds to live if absent,
+# then each increased by its delta (ARGV[deltas], ARGV[deltas + 1], ...); their new values.
+_COUNTERS = """
+local function add_to_counters(first, ttl, deltas)
+  local counts = {}
+  for i = first, #KEYS do
+    redis.call('SET', KEYS[i], 0, 'NX', 'EX', ttl)
+    counts[#counts + 1] = redis.call('INCRBY', KEYS[i], ARGV[deltas + i - first])
+  end
+  return counts
+end
+"""
+
+# KEYS: the counters; ARGV: their ttl, then their deltas.
+_COUNT = _COUNTERS + "return add_to_counters(1, ARGV[1], 2)\n"
+
 # KEYS: the key to add, then the counters; ARGV: its value, its timeout, the counters' ttl, then their deltas.
-_ADD_AND_COUNT = """
+_ADD_AND_COUNT = (
+    _COUNTERS
+    + """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   return {0, redis.call('GET', KEYS[1])}
 end
-local counts = {}
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], 0, 'NX', 'EX', ARGV[3])
-  counts[i - 1] = redis.call('INCRBY', KEYS[i], ARGV[i + 2])
-end
-return {1, counts}
+return {1, add_to_counters(2, ARGV[3], 4)}
 """
+)
 
 # KEYS: the tally's counts, descriptions, changed kinds and due key, then the key to set if any; ARGV: the kind,
 # its description, the tally's ttl, due_every, then the value to set and its timeout.
