@@ -1,4 +1,4 @@
-"""Who is asking (the client's address behind trusted proxies), and what a locked-out sign-in gets."""
+"""Who is asking (the client's address behind trusted proxies; the API or a page), what a locked-out sign-in gets."""
 
 from typing import Any
 
@@ -26,6 +26,12 @@ def client_address(request: Any) -> str:
     return str(meta.get("REMOTE_ADDR", ""))
 
 
+def is_api_address(request: HttpRequest) -> bool:
+    """Whether a request is for the API (answered in JSON), wherever the service is mounted: ``path_info``
+    leaves out the prefix ``SCRIPT_NAME`` gives."""
+    return request.path_info.startswith("/api/")
+
+
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     cool_off = get_cool_off(request)
     seconds = int(cool_off.total_seconds()) if cool_off else 900
@@ -33,7 +39,7 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
         f"Too many failed sign-ins for this account or from this address. Try again in {max(seconds // 60, 1)} minutes."
     )
     response: HttpResponse
-    if request.path_info.startswith("/api/"):
+    if is_api_address(request):
         # The body every 429 of the API has: which limit, how much it allows, when to come back.
         body = {
             "detail": message,

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory import changes, errors
+from directory.auth import is_api_address
 from directory.versions import etag
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _change_refused(exc: changes.ChangeError) -> Response:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 404 for an address no route serves: JSON under /api/, as every other API answer."""
-    if request.path_info.startswith("/api/"):
+    if is_api_address(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
@@ -105,7 +106,7 @@ class RejectNullCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith("/api/"):
+        if is_api_address(request):
             if "\x00" in request.path_info:
                 return JsonResponse({"detail": "Not found."}, status=404)
             query = request.META.get("QUERY_STRING", "")

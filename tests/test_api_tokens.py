@@ -17,8 +17,10 @@ TOKEN = "/api/v1/auth/token/"
 PASSWORD = "a long test password 1"
 
 
-def sign_in(username: str, password: str, address: str = "203.0.113.5") -> Any:
-    return APIClient().post(TOKEN, {"username": username, "password": password}, format="json", REMOTE_ADDR=address)
+def sign_in(username: str, password: str, address: str = "203.0.113.5", prefix: str = "") -> Any:
+    return APIClient().post(
+        TOKEN, {"username": username, "password": password}, format="json", REMOTE_ADDR=address, SCRIPT_NAME=prefix
+    )
 
 
 def proposals_with(token: str) -> int:
@@ -81,6 +83,15 @@ def test_repeated_failures_lock_the_account_even_from_new_addresses() -> None:
     assert int(locked["Retry-After"]) > 0
     assert "Too many failed sign-ins" in locked.json()["detail"]
     assert not AuthToken.objects.exists()
+
+
+def test_a_locked_out_sign_in_is_answered_in_json_under_a_prefix_too() -> None:
+    builders.maintainer("alice")
+    for attempt in range(5):
+        sign_in("alice", "wrong", address=f"203.0.113.{attempt}")
+    locked = sign_in("alice", PASSWORD, address="198.51.100.1", prefix="/help")
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.json()["detail"]
 
 
 def test_repeated_failures_from_one_address_lock_that_address_for_every_account() -> None:
