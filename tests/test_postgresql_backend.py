@@ -1,7 +1,8 @@
 """config/postgresql and its settings: a kept connection is checked without a round trip, replaced when the server
-ended it, and its busiest statements are prepared."""
+ended it, its busiest statements are prepared, and its timestamps are read by psycopg's own loader."""
 
 import time
+from datetime import UTC
 from unittest import mock
 
 import psycopg
@@ -118,3 +119,50 @@ def test_sms_state_commits_without_waiting_for_the_flush_and_leaves_the_session_
     with transaction.atomic():
         assert "synchronous_commit" not in save("b" * 64)
     assert set(Conversation.objects.values_list("sender_hash", flat=True)) == {"a" * 64, "b" * 64}
+
+
+_TIMESTAMPS = (
+    "2026-12-04 18:00:00+00",
+    "2026-03-29 00:59:59.999999+00",
+    "2026-10-25 01:30:00.5-05:30",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+    "1969-12-31 23:59:59.000001+14",
+)
+
+
+def _read_timestamps(cursor) -> list:
+    cursor.execute(
+        "SELECT v::timestamptz FROM unnest(%s::text[]) WITH ORDINALITY AS t(v, n) ORDER BY n", [list(_TIMESTAMPS)]
+    )
+    return [value for (value,) in cursor.fetchall()]
+
+
+def test_timestamps_are_read_by_psycopg_s_own_loader_as_django_s_would_read_them():
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    from config.postgresql.base import UtcTimestampLoader
+
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, Format.TEXT)
+    assert loader is UtcTimestampLoader
+    with connection.cursor() as cursor:
+        read = _read_timestamps(cursor)
+    with connection.cursor() as cursor:
+        register_tzloader(UTC, cursor.cursor)  # Django's own loader, on this cursor only
+        expected = _read_timestamps(cursor)
+    assert read == expected
+    assert [value.isoformat() for value in read] == [value.isoformat() for value in expected]
+    assert all(value.tzinfo is UTC for value in read)
+    assert expected[2].isoformat() == "2026-10-25T07:00:00.500000+00:00"
+
+
+def test_a_connection_in_another_time_zone_keeps_django_s_loader():
+    from django.db.backends.postgresql.psycopg_any import get_adapters_template
+
+    other = connection.copy()
+    other.settings_dict = {**connection.settings_dict, "TIME_ZONE": "Europe/Paris"}
+    params = other.get_connection_params()
+    assert params["context"] is get_adapters_template(True, other.timezone)
+    assert connection.get_connection_params()["context"] is not params["context"]
