@@ -222,6 +222,7 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "directory.models.OrganizationKind",
         "ChannelKindEnum": "directory.models.ChannelKind",
         "VerificationStateEnum": ["unverified", "pending", "verified", "stale"],
+        "ReviewConflictCodeEnum": ["conflict", "not_pending"],
     },
 }
 

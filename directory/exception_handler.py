@@ -147,6 +147,18 @@ DETAIL = {
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
 }
+STALE_VERSION = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "current_etag": {"type": "string"}},
+    "required": ["detail", "current_etag"],
+}
+CURRENT_ETAG = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "required": True,
+        "description": "The current version's ETag: read it, merge, and send it as If-Match",
+    }
+}
 RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 0},
@@ -163,8 +175,8 @@ class ErrorDocumentingSchema(AutoSchema):
     400 where there are parameters (a postcode in the path too) or a body to get wrong; 401/403 for
     credentials, and 403 for permissions other than AllowAny; 404 everywhere (unknown ids and
     postcodes, a page past the end, an unknown ``format``); 406 for an Accept header no renderer
-    meets; 415 for a body that is not JSON; 412/428 for If-Match on updates; 429 (throttles) and 503
-    (a database that cannot answer in time) with ``Retry-After``.
+    meets; 415 for a body that is not JSON; 412 (with the current ETag) and 428 for If-Match on updates;
+    429 (throttles) and 503 (a database that cannot answer in time) with ``Retry-After``.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -188,7 +200,8 @@ class ErrorDocumentingSchema(AutoSchema):
         if self.method in {"PUT", "PATCH", "DELETE"} or any(
             parameter.get("name") == "If-Match" for parameter in operation.get("parameters", ())
         ):
-            errors_["412"] = ("If-Match names a version that is no longer current", detail, {})
+            stale = self._component("StaleVersion", STALE_VERSION)
+            errors_["412"] = ("If-Match names a version that is no longer current", stale, CURRENT_ETAG)
             errors_["428"] = ("If-Match is required", detail, {})
         errors_["429"] = ("Too many requests: throttled", detail, RETRY_AFTER)
         errors_["503"] = ("The database could not answer in time", detail, RETRY_AFTER)

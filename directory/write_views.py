@@ -54,15 +54,37 @@ IF_MATCH = OpenApiParameter(
 )
 # Listings are read in a language (?lang=); writes and history are not.
 NO_LANG = OpenApiParameter("lang", exclude=True)
-STALE_BODY = inline_serializer(
-    "StaleVersion", {"detail": serializers.CharField(), "current_etag": serializers.CharField()}
+
+
+def _sent_header(name: str, description: str, *statuses: int) -> OpenApiParameter:
+    """A header the answers with ``statuses`` always carry."""
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=list(statuses), description=description
+    )
+
+
+PROPOSAL_AT = _sent_header("Location", "The stored proposal's address: GET it to follow its review", 202)
+STILL_CURRENT = _sent_header(
+    "ETag", "The record's ETag, still current: a proposal leaves the public record as it is", 202
 )
+NEW_VERSION = _sent_header("ETag", "The new version's ETag, for the next If-Match", 200, 201)
 REFUSED_BODY = inline_serializer("Refused", {"detail": serializers.CharField()})
+RESTORED_BODY = inline_serializer(
+    "Restored", {"id": serializers.IntegerField(), "archived_at": serializers.DateTimeField(allow_null=True)}
+)
+# A review that cannot be made (exception_handler: ReviewConflict, NotPending).
+CONFLICT_BODY = inline_serializer(
+    "ReviewConflict",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.ChoiceField(
+            choices=["conflict", "not_pending"],
+            help_text="conflict: the record changed since the proposal was made; not_pending: it was already decided",
+        ),
+    },
+)
 # The statuses every operation can answer (400, 401/403, 404, 412/428, 429, 503) are documented by
-# directory.exception_handler.ErrorDocumentingSchema; these say more where a write needs it.
-WRITE_ERRORS: dict[int | str, Any] = {
-    412: OpenApiResponse(STALE_BODY, description="If-Match is not the current version; the current ETag is sent"),
-}
+# directory.exception_handler.ErrorDocumentingSchema.
 PROPOSED = OpenApiResponse(ProposalSerializer, description="Stored as a proposal; the public listing is unchanged")
 
 
@@ -128,7 +150,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
             raise PermissionDenied("Viewers read listings; only maintainers propose changes.")
         return service
 
-    @extend_schema(parameters=[NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[NO_LANG, PROPOSAL_AT], request=ServiceInput, responses={202: PROPOSED})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a new listing; it appears in no public answer until a moderator approves it."""
         data = _validated_service(request, service=None, partial=False)
@@ -137,12 +159,16 @@ class ServiceWriteMixin(TokenChallengeMixin):
         organization = Organization.objects.get(pk=data["organization"])
         return proposal_response(changes.propose_new_service(request.user, organization, data), None)
 
-    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(
+        parameters=[IF_MATCH, NO_LANG, PROPOSAL_AT, STILL_CURRENT], request=ServiceInput, responses={202: PROPOSED}
+    )
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a replacement of the listing (every field; omitted ones take their defaults)."""
         return self._propose_update(partial=False)
 
-    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=ServiceInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(
+        parameters=[IF_MATCH, NO_LANG, PROPOSAL_AT, STILL_CURRENT], request=ServiceInput, responses={202: PROPOSED}
+    )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a change of the fields given; a nested list (channels, coverage…) is replaced whole."""
         return self._propose_update(partial=True)
@@ -154,7 +180,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
         proposal = changes.propose_service_change(self.request.user, service, data, version)
         return proposal_response(proposal, proposal.base_version)
 
-    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG, PROPOSAL_AT, STILL_CURRENT], request=None, responses={202: PROPOSED})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose archiving the listing: once approved it leaves every public answer; its rows stay."""
         service = self._own_service(editing=True)
@@ -162,7 +188,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
         proposal = changes.propose_service_change(request.user, service, {}, version, ProposalAction.ARCHIVE)
         return proposal_response(proposal, proposal.base_version)
 
-    @extend_schema(parameters=[IF_MATCH, NO_LANG], request=None, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(parameters=[IF_MATCH, NO_LANG, PROPOSAL_AT, STILL_CURRENT], request=None, responses={202: PROPOSED})
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         """Say the listing is still correct, unchanged; a moderator verifies it like any proposal."""
@@ -171,9 +197,9 @@ class ServiceWriteMixin(TokenChallengeMixin):
         return proposal_response(proposal, proposal.base_version)
 
     @extend_schema(
-        parameters=[IF_MATCH, NO_LANG],
+        parameters=[IF_MATCH, NO_LANG, NEW_VERSION],
         request=None,
-        responses={200: OpenApiResponse(description="Restored; the new ETag is sent"), **WRITE_ERRORS},
+        responses={200: OpenApiResponse(RESTORED_BODY, description="Restored: back in public answers")},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
     def restore(self, request: Request, pk: str) -> Response:
@@ -201,6 +227,7 @@ class ServiceWriteMixin(TokenChallengeMixin):
 
 class OrganizationWriteMixin(TokenChallengeMixin):
     @extend_schema(
+        parameters=[NEW_VERSION],
         request=OrganizationInput,
         responses={201: OpenApiResponse(description="Created")},
     )
@@ -218,11 +245,15 @@ class OrganizationWriteMixin(TokenChallengeMixin):
             headers={"ETag": etag(organization.version)},
         )
 
-    @extend_schema(parameters=[IF_MATCH], request=OrganizationInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(
+        parameters=[IF_MATCH, PROPOSAL_AT, STILL_CURRENT], request=OrganizationInput, responses={202: PROPOSED}
+    )
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._propose(partial=False)
 
-    @extend_schema(parameters=[IF_MATCH], request=OrganizationInput, responses={202: PROPOSED, **WRITE_ERRORS})
+    @extend_schema(
+        parameters=[IF_MATCH, PROPOSAL_AT, STILL_CURRENT], request=OrganizationInput, responses={202: PROPOSED}
+    )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._propose(partial=True)
 
@@ -285,7 +316,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=EvidenceInput,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(REFUSED_BODY, description="Already decided, or the listing changed since"),
+            409: OpenApiResponse(CONFLICT_BODY, description="Already decided, or the listing changed since"),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
@@ -300,7 +331,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=RejectInput,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(REFUSED_BODY, description="Already decided"),
+            409: OpenApiResponse(CONFLICT_BODY, description="Already decided"),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsModerator])
@@ -315,7 +346,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet[Proposal]):
         request=None,
         responses={
             200: ProposalSerializer,
-            409: OpenApiResponse(REFUSED_BODY, description="Already decided"),
+            409: OpenApiResponse(CONFLICT_BODY, description="Already decided"),
         },
     )
     @action(detail=True, methods=["post"])

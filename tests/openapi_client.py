@@ -92,9 +92,11 @@ def _routes() -> list[tuple[re.Pattern[str], str]]:
 
 
 def operation_for(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    """The operation serving ``method`` on ``path``; HEAD is served as GET is, without the body (Django)."""
+    method = "get" if method.upper() == "HEAD" else method.lower()
     for pattern, template in _routes():
         if pattern.fullmatch(path):
-            operation = _document()["paths"][template].get(method.lower())
+            operation = _document()["paths"][template].get(method)
             return (template, operation) if operation else None
     return None
 
@@ -126,7 +128,7 @@ def validate_response(method: str, path: str, status: int, headers: Any, content
             raise ContractViolation(f"{method} {template} {status} lacks the documented {header} header")
     media = documented.get("content", {})
     content_type = headers.get("Content-Type", "").split(";")[0].strip()
-    if not media:
+    if not media or method.upper() == "HEAD":
         return
     if content_type not in media:
         raise ContractViolation(f"{method} {template} {status} answered {content_type!r}; documented: {list(media)}")

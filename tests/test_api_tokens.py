@@ -7,9 +7,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +18,13 @@ PASSWORD = "a long test password 1"
 
 
 def sign_in(username: str, password: str, address: str = "203.0.113.5", prefix: str = "") -> Any:
-    return APIClient().post(
+    return ValidatingAPIClient().post(
         TOKEN, {"username": username, "password": password}, format="json", REMOTE_ADDR=address, SCRIPT_NAME=prefix
     )
 
 
 def proposals_with(token: str) -> int:
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client.get("/api/v1/proposals/").status_code
 
@@ -49,7 +49,7 @@ def test_a_wrong_password_gets_401_and_no_token() -> None:
 
 
 def test_a_missing_password_is_a_400_naming_it() -> None:
-    response = APIClient().post(TOKEN, {"username": "alice"}, format="json")
+    response = ValidatingAPIClient().post(TOKEN, {"username": "alice"}, format="json")
     assert response.status_code == 400
     assert "password" in response.json()
 
@@ -57,7 +57,7 @@ def test_a_missing_password_is_a_400_naming_it() -> None:
 def test_logout_revokes_the_token() -> None:
     builders.maintainer("alice")
     token = sign_in("alice", PASSWORD).json()["token"]
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.post("/api/v1/auth/logout/").status_code == 204
     assert proposals_with(token) == 401
@@ -108,7 +108,7 @@ def test_behind_a_trusted_proxy_one_client_s_failures_lock_that_client_not_every
 
     def through_proxy(username: str, password: str, client: str, claimed: str = "") -> Any:
         forwarded = f"{claimed}, {client}" if claimed else client
-        return APIClient().post(
+        return ValidatingAPIClient().post(
             TOKEN,
             {"username": username, "password": password},
             format="json",
@@ -144,10 +144,16 @@ def test_a_moderator_needs_the_one_time_code_for_a_token() -> None:
     assert refused.status_code == 401
     assert "otp_token" in refused.json()["detail"]
     code = f"{totp(device.bin_key):06d}"
-    accepted = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json")
+    accepted = ValidatingAPIClient().post(
+        TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json"
+    )
     assert accepted.status_code == 200
-    replayed = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json")
+    replayed = ValidatingAPIClient().post(
+        TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": code}, format="json"
+    )
     assert replayed.status_code == 401
     wrong = f"{(int(code) + 1) % 1000000:06d}"
-    refused = APIClient().post(TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": wrong}, format="json")
+    refused = ValidatingAPIClient().post(
+        TOKEN, {"username": "mona", "password": PASSWORD, "otp_token": wrong}, format="json"
+    )
     assert refused.status_code == 401

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from directory import hsds
 from directory.models import Service
 from tests import builders, hsds_listings
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ ROOT_SCHEMA = Draft202012Validator(
 
 @pytest.fixture
 def api() -> APIClient:
-    return APIClient()
+    return ValidatingAPIClient()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from directory.models import (
     VerificationState,
 )
 from tests import builders, hsds_listings
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +172,7 @@ def test_an_imported_new_listing_is_in_no_public_answer_until_a_moderator_approv
     hsds_listings.build()
     export(tmp_path)
     builders.clear_directory()
-    client = APIClient()
+    client = ValidatingAPIClient()
     run_import(tmp_path / "services.json")
     assert public_names(client) == set()
     assert client.get("/hsds/services").json()["total_items"] == 0
@@ -236,10 +237,10 @@ def test_an_import_that_changes_a_listing_proposes_it_and_makes_edits_on_the_old
     }
     service.refresh_from_db()
     assert service.version == before + 1
-    public = APIClient().get(f"/api/v1/services/{service.pk}/").json()
+    public = ValidatingAPIClient().get(f"/api/v1/services/{service.pk}/").json()
     assert public["description"] != "A description the source changed."  # the approved version is served
     # The listing's version was claimed by the proposal: an edit made on the old one is refused (412).
-    editor = APIClient()
+    editor = ValidatingAPIClient()
     editor.credentials(HTTP_AUTHORIZATION=f"Token {builders.token_for(accounts['reviewer'])}")
     stale = editor.patch(
         f"/api/v1/services/{service.pk}/", {"hours_note": "x"}, format="json", HTTP_IF_MATCH=f'"{before}"'

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from directory.http_caching import ReadCachingMiddleware
 from directory.models import ContactChannel, Organization, Service
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def listing() -> Service:
 
 @pytest.fixture
 def api() -> APIClient:
-    return APIClient()
+    return ValidatingAPIClient()
 
 
 def detail(listing: Service) -> str:

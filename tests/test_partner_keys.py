@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from directory.models import PartnerKey
 from directory.permissions import is_moderator
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def issue(*args: str) -> tuple[PartnerKey, str]:
 
 
 def with_key(key: str) -> APIClient:
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return client
 
@@ -51,7 +52,7 @@ def test_a_request_with_a_valid_key_is_answered_as_that_key():
 
 
 def test_anonymous_reads_are_still_answered():
-    assert APIClient().get(TOPICS).status_code == 200
+    assert ValidatingAPIClient().get(TOPICS).status_code == 200
 
 
 def test_a_revoked_key_is_refused_from_the_next_request_on():
@@ -83,7 +84,7 @@ def test_a_key_expiring_on_a_later_day_is_still_answered():
 )
 def test_an_unknown_or_empty_key_is_refused(header):
     issue("Safe Schools app")
-    response = APIClient().get(TOPICS, HTTP_AUTHORIZATION=header)
+    response = ValidatingAPIClient().get(TOPICS, HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
 
 
@@ -113,7 +114,7 @@ def test_moderators_are_the_group_members_and_superusers():
 
 
 def test_a_moderator_issues_a_key_in_the_admin_and_sees_it_only_once():
-    client = builders.second_factor_verified(APIClient(), moderator())
+    client = builders.second_factor_verified(ValidatingAPIClient(), moderator())
     response = client.post(
         "/admin/directory/partnerkey/add/",
         {"name": "Platform safety centre", "per_minute": "60", "per_day": "1000", "contact": ""},
@@ -128,7 +129,7 @@ def test_a_moderator_issues_a_key_in_the_admin_and_sees_it_only_once():
 
 def test_a_moderator_revokes_keys_from_the_admin_list():
     partner, key = issue("Safe Schools app")
-    client = builders.second_factor_verified(APIClient(), moderator())
+    client = builders.second_factor_verified(ValidatingAPIClient(), moderator())
     listing = client.get("/admin/directory/partnerkey/")
     assert listing.status_code == 200
     assert partner.prefix in listing.content.decode()
@@ -142,7 +143,7 @@ def test_a_moderator_revokes_keys_from_the_admin_list():
 
 def test_staff_who_are_not_moderators_cannot_see_the_keys():
     issue("Safe Schools app")
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.force_login(User.objects.create_user("staff", is_staff=True))
     assert client.get("/admin/directory/partnerkey/").status_code == 403
     assert client.get("/admin/directory/partnerkeyusage/").status_code == 403

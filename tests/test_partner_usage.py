@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from directory import throttling, usage
 from directory.models import PartnerKey, PartnerKeyUsage
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def issue(per_minute: int = 100) -> tuple[PartnerKey, APIClient]:
     out = io.StringIO()
     call_command("partner_key", "create", "Safe Schools app", "--per-minute", str(per_minute), stdout=out)
     key = out.getvalue().strip().splitlines()[-1]
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return PartnerKey.objects.get(prefix=key.partition(".")[0]), client
 
@@ -33,7 +34,7 @@ def issue(per_minute: int = 100) -> tuple[PartnerKey, APIClient]:
 def moderator_client() -> APIClient:
     user = User.objects.create_user("mod", is_staff=True)
     user.groups.add(Group.objects.get_or_create(name="moderators")[0])
-    return builders.second_factor_verified(APIClient(), user)
+    return builders.second_factor_verified(ValidatingAPIClient(), user)
 
 
 def test_the_admin_shows_a_key_s_calls_client_errors_and_429s_for_today():
@@ -68,7 +69,7 @@ def test_a_copy_never_lowers_the_stored_totals():
 
 def test_anonymous_calls_are_not_counted_for_any_key():
     issue()
-    APIClient().get("/api/v1/topics/")
+    ValidatingAPIClient().get("/api/v1/topics/")
     usage.copy_counters()
     assert not PartnerKeyUsage.objects.exists()
 

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from directory import throttling
 from directory.models import PartnerKey
 from directory.throttling import DAY, MINUTE, Limit, add_to_counters, consume, parse_rate
+from tests.openapi_client import ValidatingAPIClient
 
 TOPICS = "/api/v1/topics/"
 # Ten seconds into a UTC minute and a UTC day, so no window ends during a test.
@@ -48,14 +49,14 @@ def issue(per_minute: int = 100, per_day: int = 1000) -> str:
 
 
 def keyed(key: str) -> APIClient:
-    client = APIClient()
+    client = ValidatingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return client
 
 
 @pytest.mark.django_db
 def test_an_anonymous_caller_past_the_rate_gets_429_with_retry_after_and_the_limit_named(clock, anon_rate):
-    client = APIClient()
+    client = ValidatingAPIClient()
     assert [client.get(TOPICS).status_code for _ in range(3)] == [200, 200, 200]
     response = client.get(TOPICS)
     assert response.status_code == 429
@@ -72,16 +73,16 @@ def test_an_anonymous_caller_past_the_rate_gets_429_with_retry_after_and_the_lim
 @pytest.mark.django_db
 def test_the_anonymous_rate_is_counted_per_address(clock, anon_rate):
     for _ in range(3):
-        APIClient().get(TOPICS, REMOTE_ADDR="192.0.2.1")
-    assert APIClient().get(TOPICS, REMOTE_ADDR="192.0.2.1").status_code == 429
-    assert APIClient().get(TOPICS, REMOTE_ADDR="192.0.2.2").status_code == 200
+        ValidatingAPIClient().get(TOPICS, REMOTE_ADDR="192.0.2.1")
+    assert ValidatingAPIClient().get(TOPICS, REMOTE_ADDR="192.0.2.1").status_code == 429
+    assert ValidatingAPIClient().get(TOPICS, REMOTE_ADDR="192.0.2.2").status_code == 200
 
 
 @pytest.mark.django_db
 def test_a_forged_x_forwarded_for_does_not_escape_the_anonymous_rate(clock, anon_rate):
     for number in range(3):
-        APIClient().get(TOPICS, HTTP_X_FORWARDED_FOR=f"198.51.100.{number}")
-    assert APIClient().get(TOPICS, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 429
+        ValidatingAPIClient().get(TOPICS, HTTP_X_FORWARDED_FOR=f"198.51.100.{number}")
+    assert ValidatingAPIClient().get(TOPICS, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 429
 
 
 @pytest.mark.django_db

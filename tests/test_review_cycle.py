@@ -8,11 +8,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from directory.models import Proposal, ReviewReminder, Service
 from directory.search import HelpQuery, find_help
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_locmem_mail")]
 
@@ -89,14 +89,14 @@ def test_stale_listings_are_demoted_in_search_but_never_hidden(listings: dict[st
 def test_still_correct_is_a_proposal_that_a_moderator_verifies(listings: dict[str, Service]) -> None:
     call_command("review_reminders", verbosity=0)
     overdue = Service.objects.get(name="Overdue Line")
-    alice = APIClient()
+    alice = ValidatingAPIClient()
     alice.credentials(HTTP_AUTHORIZATION=f"Token {builders.token_for(builders.maintainer('alice', 'Org A'))}")
     response = alice.post(f"/api/v1/services/{overdue.pk}/confirm/", HTTP_IF_MATCH=f'"{overdue.version}"')
     assert response.status_code == 202
     assert response.json()["action"] == "confirm"
     assert response.json()["diff"] == {}
     assert Service.objects.get(pk=overdue.pk).verification_state == "stale"
-    mona = APIClient()
+    mona = ValidatingAPIClient()
     mona.credentials(HTTP_AUTHORIZATION=f"Token {builders.token_for(builders.moderator('mona'))}")
     approved = mona.post(
         f"/api/v1/proposals/{response.json()['id']}/approve/", {"evidence_note": "Called"}, format="json"

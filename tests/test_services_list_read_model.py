@@ -5,9 +5,9 @@ import random
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from directory.models import Coverage, Location, Service
+from tests.openapi_client import ValidatingAPIClient
 from tests.test_read_model_search import KINDS, LANGUAGES, TOPICS, build_dataset
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_the_read_model_lists_the_same_pages_as_the_sql_filters(seed, settings):
     some = Service.objects.order_by("id")[:3]
     Coverage.objects.create(service=some[0], scope="radius", country="US", latitude=40.7, longitude=-74.0, radius_km=9)
     Location.objects.create(service=some[1], country="US", subdivision="US-NY")
-    api = APIClient()
+    api = ValidatingAPIClient()
     rng = random.Random(seed)
     for _ in range(60):
         # Fresh throttle counters: every request is answered, none refused as over the anonymous rate.
@@ -65,7 +65,7 @@ def test_the_read_model_lists_the_same_pages_as_the_sql_filters(seed, settings):
 
 def test_a_renamed_listing_moves_in_the_list_at_once():
     build_dataset(7, 30)
-    api = APIClient()
+    api = ValidatingAPIClient()
     first = api.get(SERVICES, {"verified": "any"}).json()["results"][0]
     service = Service.objects.get(pk=first["id"])
     service.name = "Zzz Renamed Example"

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from directory.models import ContactChannel, Proposal, Service
 from directory.search import HelpQuery, find_help
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,8 @@ SERVICES = "/api/v1/services/"
 
 
 def client_for(user: Any | None) -> APIClient:
-    client = APIClient()
+    """A client acting as ``user``; each answer is held to openapi.yaml (statuses, headers, bodies)."""
+    client = ValidatingAPIClient()
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Token {builders.token_for(user)}")
     return client
@@ -62,7 +64,7 @@ def patch(client: APIClient, service: Service, body: dict[str, Any], etag: str |
 
 
 def public_phone(service: Service) -> str:
-    return str(APIClient().get(f"{SERVICES}{service.pk}/").json()["channels"][0]["value"])
+    return str(ValidatingAPIClient().get(f"{SERVICES}{service.pk}/").json()["channels"][0]["value"])
 
 
 # The permission matrix: (anonymous, maintainer of A, maintainer of B, viewer of A, moderator) x action on A.
@@ -133,7 +135,7 @@ def test_a_new_listing_is_invisible_until_approved(world: dict[str, Any]) -> Non
     response = client_for(world["maintainer_a"]).post(SERVICES, new_listing(world["a"].organization_id), format="json")
     assert response.status_code == 202
     assert not Service.objects.filter(name="New Line").exists()
-    assert "New Line" not in str(APIClient().get(f"{SERVICES}?verified=any").json())
+    assert "New Line" not in str(ValidatingAPIClient().get(f"{SERVICES}?verified=any").json())
 
     client_for(world["moderator"]).post(
         f"/api/v1/proposals/{response.json()['id']}/approve/", {"evidence_url": "https://example.org/n"}, format="json"
@@ -141,7 +143,7 @@ def test_a_new_listing_is_invisible_until_approved(world: dict[str, Any]) -> Non
     created = Service.objects.get(name="New Line")
     assert created.channels.get().value == "+13065550303"
     assert created.schedules.get().intervals.count() == 1
-    assert APIClient().get(f"{SERVICES}{created.pk}/").status_code == 200
+    assert ValidatingAPIClient().get(f"{SERVICES}{created.pk}/").status_code == 200
 
 
 def test_a_moderator_cannot_approve_their_own_proposal(world: dict[str, Any]) -> None:
@@ -202,16 +204,16 @@ def test_a_maintainer_sees_only_their_organisations_proposals(world: dict[str, A
 def test_archive_is_approved_then_restored_by_a_moderator(world: dict[str, Any]) -> None:
     a = world["a"]
     proposal = client_for(world["maintainer_a"]).delete(f"{SERVICES}{a.pk}/", HTTP_IF_MATCH=f'"{a.version}"').json()
-    assert APIClient().get(f"{SERVICES}{a.pk}/").status_code == 200
+    assert ValidatingAPIClient().get(f"{SERVICES}{a.pk}/").status_code == 200
     client_for(world["moderator"]).post(
         f"/api/v1/proposals/{proposal['id']}/approve/", {"evidence_note": "closed"}, format="json"
     )
-    assert APIClient().get(f"{SERVICES}{a.pk}/").status_code == 404
+    assert ValidatingAPIClient().get(f"{SERVICES}{a.pk}/").status_code == 404
     assert Service.objects.filter(pk=a.pk).exists()
     a.refresh_from_db()
     restored = client_for(world["moderator"]).post(f"{SERVICES}{a.pk}/restore/", HTTP_IF_MATCH=f'"{a.version}"')
     assert restored.status_code == 200
-    assert APIClient().get(f"{SERVICES}{a.pk}/").status_code == 200
+    assert ValidatingAPIClient().get(f"{SERVICES}{a.pk}/").status_code == 200
 
 
 # If-Match
@@ -224,7 +226,7 @@ def test_a_write_without_if_match_gets_428(world: dict[str, Any]) -> None:
 
 def test_a_stale_etag_gets_412_with_the_current_etag(world: dict[str, Any]) -> None:
     alice, a = world["maintainer_a"], world["a"]
-    old = etag_of(APIClient(), a)
+    old = etag_of(ValidatingAPIClient(), a)
     assert patch(client_for(alice), a, {"name": "First"}, old).status_code == 202
     stale = patch(client_for(alice), a, {"name": "Second"}, old)
     assert stale.status_code == 412
@@ -242,7 +244,7 @@ def test_a_weak_or_malformed_etag_never_matches(world: dict[str, Any]) -> None:
 
 def test_a_second_edit_builds_on_the_pending_proposal_and_supersedes_it(world: dict[str, Any]) -> None:
     alice, a = world["maintainer_a"], world["a"]
-    first = patch(client_for(alice), a, {"name": "Renamed"}, etag_of(APIClient(), a))
+    first = patch(client_for(alice), a, {"name": "Renamed"}, etag_of(ValidatingAPIClient(), a))
     second = patch(client_for(alice), a, {"description": "Now with a description"}, first["ETag"])
     assert second.status_code == 202
     states = dict(Proposal.objects.values_list("id", "state"))
@@ -444,18 +446,18 @@ def test_an_invalid_write_stores_nothing(world: dict[str, Any]) -> None:
 def test_a_maintainer_proposes_an_organisation_change_and_a_moderator_approves_it(world: dict[str, Any]) -> None:
     org = world["a"].organization
     url = f"/api/v1/organizations/{org.pk}/"
-    tag = APIClient().get(url)["ETag"]
+    tag = ValidatingAPIClient().get(url)["ETag"]
     proposed = client_for(world["maintainer_a"]).patch(
         url, {"website": "https://a.example"}, format="json", HTTP_IF_MATCH=tag
     )
     assert proposed.status_code == 202, proposed.json()
-    assert APIClient().get(url).json()["website"] == ""
+    assert ValidatingAPIClient().get(url).json()["website"] == ""
     client_for(world["moderator"]).post(
         f"/api/v1/proposals/{proposed.json()['id']}/approve/", {"evidence_note": "their site"}, format="json"
     )
-    assert APIClient().get(url).json()["website"] == "https://a.example"
+    assert ValidatingAPIClient().get(url).json()["website"] == "https://a.example"
     other = client_for(world["maintainer_b"]).patch(
-        url, {"website": "https://b.example"}, format="json", HTTP_IF_MATCH=APIClient().get(url)["ETag"]
+        url, {"website": "https://b.example"}, format="json", HTTP_IF_MATCH=ValidatingAPIClient().get(url)["ETag"]
     )
     assert other.status_code == 404
 
@@ -522,8 +524,8 @@ def test_an_id_written_in_other_digits_names_no_record(world: dict[str, Any], di
     assert moderator.post(f"{SERVICES}{digits}/confirm/", HTTP_IF_MATCH="*").status_code == 404
     assert moderator.post(f"{SERVICES}{digits}/restore/", HTTP_IF_MATCH="*").status_code == 404
     assert moderator.get("/api/v1/proposals/", {"service": digits}).status_code == 400
-    assert APIClient().get(SERVICES, {"page": digits}).status_code == 400
-    assert APIClient().get(SERVICES, {"page_size": digits}).status_code == 400
+    assert ValidatingAPIClient().get(SERVICES, {"page": digits}).status_code == 400
+    assert ValidatingAPIClient().get(SERVICES, {"page_size": digits}).status_code == 400
     admin = Client()
     admin.force_login(world["maintainer_a"])
     assert admin.get(f"/admin/directory/service/{digits}/change/").status_code == 404

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from directory.models import Proposal, Service
 from tests import builders
+from tests.openapi_client import ValidatingAPIClient
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def test_two_edits_racing_on_one_etag_store_exactly_the_winner() -> None:
     results: dict[str, Any] = {}
 
     def edit(name: str, token: str) -> None:
-        client = APIClient()
+        client = ValidatingAPIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         start.wait()
         try:
