@@ -28,7 +28,15 @@ from directory import changes
 from directory.accounts import second_factor_ok
 from directory.audit import acting_as
 from directory.history import service_history
-from directory.models import Membership, Organization, Proposal, ProposalAction, ProposalState, Service
+from directory.models import (
+    Membership,
+    Organization,
+    OrganizationKind,
+    Proposal,
+    ProposalAction,
+    ProposalState,
+    Service,
+)
 from directory.permissions import IsModerator, is_moderator, may_edit, organizations_of, proposals_of, services_of
 from directory.validators import is_digits
 from directory.versions import etag, expected_version
@@ -69,6 +77,15 @@ STILL_CURRENT = _sent_header(
 )
 NEW_VERSION = _sent_header("ETag", "The new version's ETag, for the next If-Match", 200, 201)
 REFUSED_BODY = inline_serializer("Refused", {"detail": serializers.CharField()})
+# Its id and its snapshot (changes.organization_snapshot).
+CREATED_ORGANIZATION = inline_serializer(
+    "CreatedOrganization",
+    {
+        "id": serializers.IntegerField(),
+        **{name: serializers.CharField() for name in changes.ORGANIZATION_FIELDS},
+        "kind": serializers.ChoiceField(choices=OrganizationKind.choices),
+    },
+)
 RESTORED_BODY = inline_serializer(
     "Restored", {"id": serializers.IntegerField(), "archived_at": serializers.DateTimeField(allow_null=True)}
 )
@@ -229,7 +246,7 @@ class OrganizationWriteMixin(TokenChallengeMixin):
     @extend_schema(
         parameters=[NEW_VERSION],
         request=OrganizationInput,
-        responses={201: OpenApiResponse(description="Created")},
+        responses={201: OpenApiResponse(CREATED_ORGANIZATION, description="Created")},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create an organisation (moderators)."""
