@@ -18,6 +18,9 @@ TARGET_SIZE = 1_000_000
 BASELINE_SIZE = 10_000
 # Fewer completed requests than this in a run make its p99 little more than its slowest request.
 FEW_REQUESTS = 100
+# Runs of one cell whose throughput spreads wider than this share of their median are noted: the machine's
+# own speed moved during the size, and ratios to the bare app in the same run are what still compare.
+NOTED_SPREAD = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,13 @@ def _notes(name: str, results: Sequence[WrkResult]) -> tuple[str, ...]:
         notes.append(f"{idle} of {len(results)} runs completed no request: no response arrived before the run ended")
     elif any(result.requests < FEW_REQUESTS for result in results):
         notes.append(f"under {FEW_REQUESTS} requests in a run: p99 is little more than the slowest request")
+    rates = [result.requests_per_second for result in results]
+    middle = statistics.median(rates) if rates else 0.0
+    if len(rates) > 1 and middle and (max(rates) - min(rates)) / middle > NOTED_SPREAD:
+        notes.append(
+            f"req/s ranged {min(rates):,.0f}-{max(rates):,.0f} over the {len(rates)} runs "
+            f"({(max(rates) - min(rates)) / middle:.0%} of the median): the machine's speed moved"
+        )
     wraps = sum(result.wraps for result in results)
     if name in ("sms", "peer_sms") and wraps:
         notes.append(f"the request file ran out {wraps} times, so some MessageSids repeated")
