@@ -222,7 +222,7 @@ SPECTACULAR_SETTINGS = {
         "OrganizationKindEnum": "directory.models.OrganizationKind",
         "ChannelKindEnum": "directory.models.ChannelKind",
         "VerificationStateEnum": ["unverified", "pending", "verified", "stale"],
-        "ReviewConflictCodeEnum": ["conflict", "not_pending"],
+        "ReviewConflictCodeEnum": "directory.exception_handler.REVIEW_REFUSAL_CODES",
     },
 }
 

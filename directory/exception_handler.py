@@ -72,13 +72,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return handled
 
 
+# The code a 409 names for a review that cannot be made, by the reason it cannot.
+REVIEW_REFUSALS = {changes.ReviewConflict: "conflict", changes.NotPending: "not_pending"}
+REVIEW_REFUSAL_CODES = tuple(REVIEW_REFUSALS.values())
+
+
 def _change_refused(exc: changes.ChangeError) -> Response:
     if isinstance(exc, changes.StaleVersion):
         current = etag(exc.current_version)
         return Response({"detail": str(exc), "current_etag": current}, status=412, headers={"ETag": current})
-    if isinstance(exc, changes.ReviewConflict | changes.NotPending):
-        code = "conflict" if isinstance(exc, changes.ReviewConflict) else "not_pending"
-        return Response({"detail": str(exc), "code": code}, status=status.HTTP_409_CONFLICT)
+    for refusal, code in REVIEW_REFUSALS.items():
+        if isinstance(exc, refusal):
+            return Response({"detail": str(exc), "code": code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, changes.NotAllowed):
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
     return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)

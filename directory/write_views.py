@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from directory import changes
 from directory.accounts import second_factor_ok
 from directory.audit import acting_as
+from directory.exception_handler import REVIEW_REFUSAL_CODES
 from directory.history import service_history
 from directory.models import (
     Membership,
@@ -82,8 +83,12 @@ CREATED_ORGANIZATION = inline_serializer(
     "CreatedOrganization",
     {
         "id": serializers.IntegerField(),
-        **{name: serializers.CharField() for name in changes.ORGANIZATION_FIELDS},
-        "kind": serializers.ChoiceField(choices=OrganizationKind.choices),
+        **{
+            name: serializers.ChoiceField(choices=OrganizationKind.choices)
+            if name == "kind"
+            else serializers.CharField()
+            for name in changes.ORGANIZATION_FIELDS
+        },
     },
 )
 RESTORED_BODY = inline_serializer(
@@ -95,7 +100,7 @@ CONFLICT_BODY = inline_serializer(
     {
         "detail": serializers.CharField(),
         "code": serializers.ChoiceField(
-            choices=["conflict", "not_pending"],
+            choices=REVIEW_REFUSAL_CODES,
             help_text="conflict: the record changed since the proposal was made; not_pending: it was already decided",
         ),
     },

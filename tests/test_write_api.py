@@ -175,6 +175,7 @@ def test_a_proposal_on_a_version_that_changed_since_cannot_be_approved_blind(wor
     )
     assert response.status_code == 409
     assert "propose again" in response.json()["detail"]
+    assert response.json()["code"] == "conflict"
     assert client_for(world["moderator"]).get(f"/api/v1/proposals/{proposal['id']}/").json()["conflict"] is True
     assert Service.objects.get(pk=a.pk).name == "Line A"
 
@@ -189,6 +190,8 @@ def test_a_rejection_needs_a_reason_and_shows_it_to_the_maintainer(world: dict[s
     )
     mine = client_for(world["maintainer_a"]).get("/api/v1/proposals/").json()["results"]
     assert [(p["state"], p["reason"]) for p in mine] == [("rejected", "Source says otherwise")]
+    again = client_for(world["moderator_2"]).post(url, {"reason": "Twice"}, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "not_pending")
 
 
 def test_a_maintainer_sees_only_their_organisations_proposals(world: dict[str, Any]) -> None:
